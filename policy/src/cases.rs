@@ -205,3 +205,60 @@ fn check(expect: &Expectation, d: &Decision) -> Option<String> {
     }
     (!problems.is_empty()).then(|| problems.join("; "))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{CaseFile, run_case_file};
+    use crate::load::PolicyBundle;
+
+    /// The shipped decision cases pass against the shipped policies.
+    #[test]
+    fn shipped_cases_pass() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+        let mut total = 0;
+        for entry in std::fs::read_dir(root.join("tests")).expect("tests dir") {
+            let path = entry.expect("entry").path();
+            let file = CaseFile::read(&path).expect("case file parses");
+            let bundle = PolicyBundle::load(&root).expect("policies load");
+            let report = run_case_file(bundle, &file).expect("entities build");
+            for o in &report.outcomes {
+                assert!(
+                    o.failure.is_none(),
+                    "{}: {}: {:?}",
+                    path.display(),
+                    o.name,
+                    o.failure
+                );
+            }
+            total += report.outcomes.len();
+        }
+        assert!(total >= 11);
+    }
+
+    /// A case whose expectation is wrong fails: the runner can tell.
+    #[test]
+    fn a_wrong_expectation_fails() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+        let file: CaseFile = serde_yaml::from_str(
+            r#"
+entities:
+  tenants: [{id: acme}]
+  servers: [{id: s}]
+  tools: [{id: t, tenant: acme, server: s}]
+  agents: [{id: a, tenant: acme, tools: [t]}]
+cases:
+  - name: wrong on purpose
+    request: {tenant: acme, principal: {agent: a}, action: call_tool, resource: {tool: t}}
+    expect: {decision: deny}
+  - name: right
+    request: {tenant: acme, principal: {agent: a}, action: call_tool, resource: {tool: t}}
+    expect: {decision: allow, reasons: [tool-grant]}
+"#,
+        )
+        .expect("yaml");
+        let report = run_case_file(PolicyBundle::load(&root).expect("load"), &file).expect("run");
+        assert_eq!((report.passed(), report.failed()), (1, 1));
+    }
+}

@@ -4,7 +4,6 @@
 //! epoch, registry revision, principal, chain, action, resource, context facts) and returns
 //! the cached decision, or evaluates the request and caches the answer.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -304,10 +303,6 @@ fn evaluate(
         .map(|id| EntityRef::agent(id.clone()))
         .chain(std::iter::once(r.principal.clone()))
         .collect();
-    let entities = match request_entities(bundle, dir, r, &actors) {
-        Ok(e) => e,
-        Err(message) => return Decision::deny_with_error(message),
-    };
     let arguments = match CallFacts::arguments(&bundle.arguments, &r.arguments) {
         Ok(a) => a,
         Err(message) => return Decision::deny_with_error(message),
@@ -346,7 +341,7 @@ fn evaluate(
     let run = |approved: bool| -> Vec<Sub> {
         steps
             .iter()
-            .map(|s| decide_step(authorizer, bundle, dir, &entities, &facts, s, approved))
+            .map(|s| decide_step(authorizer, bundle, dir, r, &facts, s, approved))
             .collect()
     };
     let subs = run(false);
@@ -366,7 +361,7 @@ fn decide_step(
     authorizer: &Authorizer,
     bundle: &PolicyBundle,
     dir: &Directory,
-    entities: &Entities,
+    r: &Request,
     facts: &CallFacts,
     step: &Step<'_>,
     approved: bool,
@@ -375,6 +370,10 @@ fn decide_step(
         allow: false,
         reasons: Vec::new(),
         errors: vec![e],
+    };
+    let entities = match step_entities(bundle, dir, r, step) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
     };
     let principal = step.principal.uid();
     let resource = step.resource.uid();
@@ -400,7 +399,7 @@ fn decide_step(
         Ok(r) => r,
         Err(e) => return fail(format!("cannot build the request: {e}")),
     };
-    let response = authorizer.is_authorized(&request, &slice, entities);
+    let response = authorizer.is_authorized(&request, &slice, &entities);
     let diagnostics = response.diagnostics();
     // Cedar reports reasons as a set; sorted, equal requests give equal decisions.
     let mut reasons: Vec<String> = diagnostics.reason().map(ToString::to_string).collect();
@@ -459,52 +458,41 @@ fn parents(dir: &Directory, r: &EntityRef) -> Vec<EntityUid> {
         .unwrap_or_default()
 }
 
-/// The entities Cedar needs for this request: the actors, the resource, their parents, the
-/// tenant, the user the call is made for, and the schema's actions.
-fn request_entities(
+/// The entities Cedar needs for one step: its principal and resource (whose ancestors are
+/// part of the entity), the user the call is made for, and the schema's actions when it
+/// declares action groups. Nothing else: every entity costs a share of the transitive
+/// closure Cedar computes per store, and reading an attribute of an entity that is not
+/// here is an evaluation error, so a deny.
+fn step_entities(
     bundle: &PolicyBundle,
     dir: &Directory,
     r: &Request,
-    actors: &[EntityRef],
+    step: &Step<'_>,
 ) -> Result<Entities, String> {
-    let mut picked: Vec<Entity> = bundle.action_entities.clone();
-    let mut seen: HashSet<EntityUid> = HashSet::new();
-    let mut add = |node: &crate::entities::Node| {
-        if seen.insert(node.entity.uid()) {
-            picked.push(node.entity.clone());
-        }
-    };
-    for (role, e) in actors
-        .iter()
-        .map(|a| ("principal", a))
-        .chain(std::iter::once(("resource", &r.resource)))
-    {
+    let mut picked: Vec<Entity> = Vec::with_capacity(3);
+    for (role, e) in [("principal", step.principal), ("resource", step.resource)] {
         let Some(node) = dir.node(e.kind, &e.id) else {
             return Err(format!("unknown {role} `{e}`: it is not in the registry"));
         };
-        add(node);
-        for parent in &node.parents {
-            if let Some(p) = parent_node(dir, parent) {
-                add(p);
-            }
+        if picked
+            .last()
+            .is_none_or(|last| last.uid() != node.entity.uid())
+        {
+            picked.push(node.entity.clone());
         }
-    }
-    if let Some(t) = dir.node(EntityKind::Tenant, &r.tenant) {
-        add(t);
     }
     if let Some(u) = r
         .on_behalf_of
         .as_ref()
         .and_then(|u| dir.node(EntityKind::User, u))
     {
-        add(u);
+        picked.push(u.entity.clone());
+    }
+    if bundle.index.has_action_groups() {
+        picked.extend(bundle.action_entities.iter().cloned());
     }
     Entities::from_entities(picked, None).map_err(|e| format!("cannot assemble entities: {e}"))
 }
 
-fn parent_node<'a>(dir: &'a Directory, uid: &EntityUid) -> Option<&'a crate::entities::Node> {
-    let kind = [EntityKind::Tenant, EntityKind::McpServer]
-        .into_iter()
-        .find(|k| k.type_name() == uid.type_name())?;
-    dir.node(kind, uid.id().unescaped()).map(AsRef::as_ref)
-}
+#[cfg(test)]
+mod tests;

@@ -81,6 +81,11 @@ impl PolicyIndex {
         }
     }
 
+    /// Whether the schema groups actions (`action in Group` then needs the action entities).
+    pub(crate) fn has_action_groups(&self) -> bool {
+        self.action_ancestors.values().any(|a| !a.is_empty())
+    }
+
     /// The policies whose scope may match, as one cached `PolicySet`.
     pub(crate) fn slice(&self, scope: &Scope<'_>) -> Result<Arc<PolicySet>, String> {
         let mut ids: Vec<u32> = Vec::with_capacity(32);

@@ -363,3 +363,6 @@ fn locate(
         message,
     }
 }
+
+#[cfg(test)]
+mod tests;

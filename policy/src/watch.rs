@@ -79,3 +79,6 @@ impl PolicyWatcher {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! End-to-end tests of the `portcullis` binary (real process, real files).
+#![allow(
+    clippy::expect_used,
+    reason = "test helpers fail the test loudly on a broken fixture"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+}
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Appends `policy` to a copy of the shipped policies and validates the copy.
+fn validate_with(policy: &str) -> (Output, PathBuf, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_dir(&shipped(), tmp.path());
+    let file = tmp.path().join("team").join("rules.cedar");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&file, policy).expect("write");
+    let out = bin()
+        .args(["policy", "validate"])
+        .arg(tmp.path())
+        .output()
+        .expect("run");
+    (out, file, tmp)
+}
+
+#[test]
+fn validate_accepts_the_shipped_policies() {
+    let out = bin()
+        .args(["policy", "validate"])
+        .arg(shipped())
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("policies valid"));
+}
+
+#[test]
+fn validate_rejects_bad_policies_naming_file_and_line() {
+    let cases = [
+        (
+            "attribute typo",
+            "// header\n@id(\"typo\")\npermit (principal, action == Portcullis::Action::\"call_tool\", resource)\nwhen { principal.toolz.contains(resource) };\n",
+            4,
+            "toolz",
+        ),
+        (
+            "unknown entity type",
+            "@id(\"robot\")\npermit (principal == Portcullis::Robot::\"r2\", action, resource);\n",
+            2,
+            "Portcullis::Robot",
+        ),
+        (
+            "missing id",
+            "\n\npermit (principal, action, resource);\n",
+            3,
+            "@id",
+        ),
+        (
+            "syntax error",
+            "@id(\"broken\")\npermit (principal, action, resource)\nwhen { principal.lifecycle == };\n",
+            3,
+            "unexpected token",
+        ),
+    ];
+    for (name, policy, line, needle) in cases {
+        let (out, file, _tmp) = validate_with(policy);
+        let output = text(&out);
+        assert!(!out.status.success(), "{name}: must fail\n{output}");
+        let location = format!("{}:{line}:", file.display());
+        assert!(
+            output.contains(&location),
+            "{name}: expected `{location}` in\n{output}"
+        );
+        assert!(
+            output.contains(needle),
+            "{name}: expected `{needle}` in\n{output}"
+        );
+    }
+}
+
+#[test]
+fn test_runs_the_shipped_cases() {
+    let out = bin()
+        .args(["policy", "test"])
+        .arg(shipped().join("tests"))
+        .output()
+        .expect("run");
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    let summary = output.lines().last().unwrap_or_default();
+    assert!(summary.ends_with(" passed, 0 failed"), "{summary}");
+}
+
+#[test]
+fn test_fails_when_a_case_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        tmp.path().join("wrong.yaml"),
+        r#"
+entities:
+  tenants: [{id: acme}]
+  servers: [{id: s}]
+  tools: [{id: t, tenant: acme, server: s}]
+  agents: [{id: a, tenant: acme}]
+cases:
+  - name: no grant, but expected allowed
+    request: {tenant: acme, principal: {agent: a}, action: call_tool, resource: {tool: t}}
+    expect: {decision: allow}
+"#,
+    )
+    .expect("write");
+    let out = bin()
+        .args(["policy", "test"])
+        .arg(tmp.path())
+        .arg("--policies")
+        .arg(shipped())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("0 passed, 1 failed"), "{}", text(&out));
+}
+
+#[test]
+fn explain_shows_decision_reasons_and_obligations() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("call.yaml");
+    std::fs::write(
+        &input,
+        r#"
+entities:
+  tenants: [{id: acme}]
+  servers: [{id: bank}]
+  tools: [{id: pay, tenant: acme, server: bank, category: payments}]
+  agents: [{id: treasurer, tenant: acme, tools: [pay]}]
+request:
+  tenant: acme
+  principal: {agent: treasurer}
+  action: call_tool
+  resource: {tool: pay}
+  arguments: {amount: 50000}
+"#,
+    )
+    .expect("write");
+    let out = bin()
+        .args(["policy", "explain", "--policies"])
+        .arg(shipped())
+        .arg(&input)
+        .output()
+        .expect("run");
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    assert!(output.contains("decision: deny"), "{output}");
+    assert!(
+        output.contains("large-payment-approval (") && output.contains("arguments.cedar:"),
+        "{output}"
+    );
+    assert!(output.contains("obligations: human_approval"), "{output}");
+
+    let json = bin()
+        .args(["policy", "explain", "--json", "--policies"])
+        .arg(shipped())
+        .arg(&input)
+        .output()
+        .expect("run");
+    let decision: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(decision["allow"], false);
+    assert_eq!(decision["obligations"][0], "human_approval");
+}
