@@ -1,3 +1,28 @@
-//! Portcullis NHI registry: the domain model, the SQLite and Redis stores, vault crypto and the change feed.
+//! Portcullis NHI registry: the domain model, its storage, and the change feed.
 //!
-//! Empty for now: the issue that builds it fills it in.
+//! The model ([`Nhi`]: service accounts, agents and tools; [`Relation`]: grants, NHI-to-NHI
+//! edges and user-to-NHI permissions) is stored behind one [`Store`] trait with two
+//! backends: SQLite (embedded, the default) and Redis (shared by several instances). Every
+//! write bumps a revision counter and announces it on the change feed, so a gateway keeps
+//! an in-memory [`Snapshot`] current without reading the store per request.
+
+mod error;
+mod lifecycle;
+mod model;
+mod redis_store;
+mod snapshot;
+mod sqlite;
+mod store;
+
+pub use error::StoreError;
+pub use lifecycle::check_transition;
+pub use model::{
+    Agent, AgentFields, Common, Nhi, NhiKind, PermissionLevel, PermissionType, Relation,
+    RelationKind, ServiceAccount, Tool, ToolFields, validate_input_schema,
+};
+
+pub use snapshot::Snapshot;
+pub use sqlite::SqliteStore;
+pub use store::{DynStore, Store};
+
+pub use portcullis_policy::{Lifecycle, RiskLevel};

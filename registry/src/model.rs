@@ -1,0 +1,294 @@
+//! The NHI domain model: service accounts, agents and tools, and the relations between them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use portcullis_policy::{Lifecycle, RiskLevel};
+
+/// Which kind of NHI a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NhiKind {
+    ServiceAccount,
+    Agent,
+    Tool,
+}
+
+impl NhiKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ServiceAccount => "service_account",
+            Self::Agent => "agent",
+            Self::Tool => "tool",
+        }
+    }
+
+    /// A human name, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ServiceAccount => "service account",
+            Self::Agent => "agent",
+            Self::Tool => "tool",
+        }
+    }
+}
+
+/// The fields every NHI has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Common {
+    pub id: Uuid,
+    pub tenant_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub backup_owner_id: Option<String>,
+    pub lifecycle_state: Lifecycle,
+    pub risk_level: RiskLevel,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    /// Bumped by every write; an update names the version it read (optimistic concurrency).
+    pub version: u64,
+}
+
+impl Common {
+    /// A new record: active, low risk, version 0 (the store assigns 1 on insert).
+    pub fn new(tenant_id: &str, name: &str) -> Self {
+        let now = OffsetDateTime::now_utc();
+        Self {
+            id: Uuid::now_v7(),
+            tenant_id: tenant_id.to_owned(),
+            name: name.to_owned(),
+            description: String::new(),
+            owner_id: None,
+            backup_owner_id: None,
+            lifecycle_state: Lifecycle::Active,
+            risk_level: RiskLevel::Low,
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            version: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    #[serde(flatten)]
+    pub common: Common,
+}
+
+/// Agent-only fields.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AgentFields {
+    #[serde(default)]
+    pub agent_type: String,
+    #[serde(default)]
+    pub model_provider: String,
+    #[serde(default)]
+    pub model_name: String,
+    #[serde(default)]
+    pub requires_human_approval: bool,
+    #[serde(default)]
+    pub max_delegation_depth: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(flatten)]
+    pub fields: AgentFields,
+}
+
+/// Tool-only fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolFields {
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub requires_approval: bool,
+    /// A JSON Schema for the tool's arguments, validated when written.
+    pub input_schema: serde_json::Value,
+    /// MCP tool annotations (`readOnlyHint`, `destructiveHint`, ...): untrusted hints.
+    #[serde(default)]
+    pub annotations: serde_json::Map<String, serde_json::Value>,
+    /// The name of the upstream MCP server that serves the tool.
+    #[serde(default)]
+    pub upstream: Option<String>,
+}
+
+impl Default for ToolFields {
+    fn default() -> Self {
+        Self {
+            category: String::new(),
+            requires_approval: false,
+            input_schema: serde_json::json!({"type": "object"}),
+            annotations: serde_json::Map::new(),
+            upstream: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(flatten)]
+    pub fields: ToolFields,
+}
+
+/// Any NHI, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Nhi {
+    ServiceAccount(ServiceAccount),
+    Agent(Agent),
+    Tool(Tool),
+}
+
+impl Nhi {
+    pub fn kind(&self) -> NhiKind {
+        match self {
+            Self::ServiceAccount(_) => NhiKind::ServiceAccount,
+            Self::Agent(_) => NhiKind::Agent,
+            Self::Tool(_) => NhiKind::Tool,
+        }
+    }
+
+    pub fn common(&self) -> &Common {
+        match self {
+            Self::ServiceAccount(s) => &s.common,
+            Self::Agent(a) => &a.common,
+            Self::Tool(t) => &t.common,
+        }
+    }
+
+    pub fn common_mut(&mut self) -> &mut Common {
+        match self {
+            Self::ServiceAccount(s) => &mut s.common,
+            Self::Agent(a) => &mut a.common,
+            Self::Tool(t) => &mut t.common,
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.common().id
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.common().tenant_id
+    }
+
+    pub fn version(&self) -> u64 {
+        self.common().version
+    }
+}
+
+/// NHI-to-NHI permission types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionType {
+    /// The source may send tasks to (call) the target.
+    Calling,
+    /// The source may delegate to the target.
+    Delegation,
+}
+
+/// User-to-NHI permission levels, ordered: use < manage < admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionLevel {
+    Use,
+    Manage,
+    Admin,
+}
+
+impl PermissionLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Use => "use",
+            Self::Manage => "manage",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// The kinds of relation, for queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationKind {
+    ToolGrant,
+    Calling,
+    Delegation,
+    User,
+}
+
+impl RelationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ToolGrant => "tool_grant",
+            Self::Calling => "calling",
+            Self::Delegation => "delegation",
+            Self::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tool_grant" => Some(Self::ToolGrant),
+            "calling" => Some(Self::Calling),
+            "delegation" => Some(Self::Delegation),
+            "user" => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+/// A relation between two registry records, keyed by (tenant, kind, source, target).
+///
+/// - `ToolGrant`: source = agent or service account id, target = tool id.
+/// - `Calling` / `Delegation`: source NHI id, target NHI id.
+/// - `User`: source = NHI id, target = user id, `level` set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Relation {
+    pub tenant_id: String,
+    pub kind: RelationKind,
+    pub source: String,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<PermissionLevel>,
+}
+
+impl Relation {
+    pub fn new(tenant: &str, kind: RelationKind, source: &str, target: &str) -> Self {
+        Self {
+            tenant_id: tenant.to_owned(),
+            kind,
+            source: source.to_owned(),
+            target: target.to_owned(),
+            level: None,
+        }
+    }
+}
+
+/// Checks that `schema` is a JSON Schema the gateway can compile. Remote `$ref`s are never
+/// fetched (the validator is built without network or file access).
+pub fn validate_input_schema(schema: &serde_json::Value) -> Result<(), String> {
+    if !schema.is_object() {
+        return Err("input_schema must be a JSON object".into());
+    }
+    if let Err(e) = jsonschema::meta::validate(schema) {
+        return Err(format!("input_schema is not a valid JSON Schema: {e}"));
+    }
+    jsonschema::validator_for(schema)
+        .map(|_| ())
+        .map_err(|e| format!("input_schema cannot be compiled: {e}"))
+}

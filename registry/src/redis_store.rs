@@ -1,0 +1,1 @@
+//! The shared backend: a Redis server (placeholder until implemented).

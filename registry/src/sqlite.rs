@@ -1,0 +1,381 @@
+//! The embedded backend: one SQLite file, WAL, `synchronous = FULL`.
+//!
+//! A write returns only after its transaction is committed and synced, so an acknowledged
+//! write survives a crash. Every write transaction also bumps the revision row; the new
+//! revision is announced in-process after the commit.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::{Nhi, NhiKind, Relation, RelationKind};
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0);
+CREATE TABLE IF NOT EXISTS nhis (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS nhis_by_kind ON nhis (tenant, kind, seq);
+CREATE TABLE IF NOT EXISTS relations (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    level TEXT,
+    PRIMARY KEY (tenant, kind, source, target)
+);
+CREATE INDEX IF NOT EXISTS relations_by_target ON relations (tenant, kind, target);
+";
+
+/// The SQLite store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    feed: broadcast::Sender<u64>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        let (feed, _) = broadcast::channel(1024);
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            feed,
+        })
+    }
+
+    /// Runs `f` on the connection off the async runtime.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
+    }
+
+    /// Runs a write transaction that bumps the revision, then announces the new revision.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(T, bool), StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (value, revision) = self
+            .with(move |conn| {
+                let tx = conn.transaction()?;
+                let (value, changed) = f(&tx)?;
+                let revision = if changed {
+                    tx.execute(
+                        "UPDATE meta SET value = value + 1 WHERE key = 'revision'",
+                        [],
+                    )?;
+                    Some(read_revision(&tx)?)
+                } else {
+                    None
+                };
+                tx.commit()?;
+                Ok((value, revision))
+            })
+            .await?;
+        if let Some(r) = revision {
+            let _ = self.feed.send(r);
+        }
+        Ok(value)
+    }
+}
+
+fn read_revision(conn: &Connection) -> Result<u64, StoreError> {
+    let r: i64 = conn.query_row("SELECT value FROM meta WHERE key = 'revision'", [], |r| {
+        r.get(0)
+    })?;
+    Ok(u64::try_from(r).unwrap_or(0))
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn parse_docs(rows: Vec<String>) -> Result<Vec<Nhi>, StoreError> {
+    rows.iter()
+        .map(|d| serde_json::from_str(d).map_err(StoreError::from))
+        .collect()
+}
+
+fn relation_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, String, Option<String>)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn to_relation(
+    (tenant, kind, source, target, level): (String, String, String, String, Option<String>),
+) -> Result<Relation, StoreError> {
+    let kind = RelationKind::parse(&kind)
+        .ok_or_else(|| StoreError::Backend(format!("unknown relation kind `{kind}`")))?;
+    let level = level
+        .map(|l| serde_json::from_value(serde_json::Value::String(l)))
+        .transpose()?;
+    Ok(Relation {
+        tenant_id: tenant,
+        kind,
+        source,
+        target,
+        level,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_nhi(&self, mut nhi: Nhi) -> Result<Nhi, StoreError> {
+        nhi.common_mut().version = 1;
+        self.write(move |tx| {
+            let doc = serde_json::to_string(&nhi)?;
+            let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM nhis", [], |r| r.get(0))?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO nhis (tenant, id, kind, version, doc, seq) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+                params![nhi.tenant(), nhi.id().to_string(), nhi.kind().as_str(), doc, seq],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!("{} `{}`", nhi.kind().label(), nhi.id())));
+            }
+            Ok((nhi, true))
+        })
+        .await
+    }
+
+    async fn update_nhi(&self, mut nhi: Nhi, expected_version: u64) -> Result<Nhi, StoreError> {
+        self.write(move |tx| {
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM nhis WHERE tenant = ?1 AND id = ?2 AND kind = ?3",
+                    params![nhi.tenant(), nhi.id().to_string(), nhi.kind().as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(current) = current else {
+                return Err(StoreError::NotFound(format!(
+                    "{} `{}`",
+                    nhi.kind().label(),
+                    nhi.id()
+                )));
+            };
+            let current = u64::try_from(current).unwrap_or(0);
+            if current != expected_version {
+                return Err(StoreError::Conflict {
+                    expected: expected_version,
+                    actual: current,
+                });
+            }
+            nhi.common_mut().version = current + 1;
+            let doc = serde_json::to_string(&nhi)?;
+            tx.execute(
+                "UPDATE nhis SET version = ?1, doc = ?2 WHERE tenant = ?3 AND id = ?4",
+                params![to_i64(current + 1), doc, nhi.tenant(), nhi.id().to_string()],
+            )?;
+            Ok((nhi, true))
+        })
+        .await
+    }
+
+    async fn get_nhi(&self, tenant: &str, id: Uuid) -> Result<Option<Nhi>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.with(move |conn| {
+            let doc: Option<String> = conn
+                .query_row(
+                    "SELECT doc FROM nhis WHERE tenant = ?1 AND id = ?2",
+                    params![tenant, id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn delete_nhi(&self, tenant: &str, id: Uuid) -> Result<bool, StoreError> {
+        let tenant = tenant.to_owned();
+        self.write(move |tx| {
+            let id = id.to_string();
+            let deleted = tx.execute(
+                "DELETE FROM nhis WHERE tenant = ?1 AND id = ?2",
+                params![tenant, id],
+            )?;
+            if deleted > 0 {
+                tx.execute(
+                    "DELETE FROM relations WHERE tenant = ?1 AND (source = ?2 OR target = ?2)",
+                    params![tenant, id],
+                )?;
+            }
+            Ok((deleted > 0, deleted > 0))
+        })
+        .await
+    }
+
+    async fn list_nhis(&self, tenant: &str, kind: NhiKind) -> Result<Vec<Nhi>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT doc FROM nhis WHERE tenant = ?1 AND kind = ?2 ORDER BY seq",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant, kind.as_str()], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            parse_docs(rows)
+        })
+        .await
+    }
+
+    async fn put_relation(&self, relation: Relation) -> Result<bool, StoreError> {
+        self.write(move |tx| {
+            let level = relation.level.map(|l| l.as_str());
+            let existing: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT level FROM relations WHERE tenant = ?1 AND kind = ?2 AND source = ?3 AND target = ?4",
+                    params![relation.tenant_id, relation.kind.as_str(), relation.source, relation.target],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let new = existing.is_none();
+            if existing.as_ref().map(|l| l.as_deref()) == Some(level) {
+                return Ok((false, false));
+            }
+            tx.execute(
+                "INSERT INTO relations (tenant, kind, source, target, level) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, kind, source, target) DO UPDATE SET level = excluded.level",
+                params![relation.tenant_id, relation.kind.as_str(), relation.source, relation.target, level],
+            )?;
+            Ok((new, true))
+        })
+        .await
+    }
+
+    async fn delete_relation(&self, relation: &Relation) -> Result<bool, StoreError> {
+        let r = relation.clone();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM relations WHERE tenant = ?1 AND kind = ?2 AND source = ?3 AND target = ?4",
+                params![r.tenant_id, r.kind.as_str(), r.source, r.target],
+            )?;
+            Ok((n > 0, n > 0))
+        })
+        .await
+    }
+
+    async fn relations(
+        &self,
+        tenant: &str,
+        kind: RelationKind,
+        source: Option<&str>,
+        target: Option<&str>,
+    ) -> Result<Vec<Relation>, StoreError> {
+        let (tenant, source, target) = (
+            tenant.to_owned(),
+            source.map(str::to_owned),
+            target.map(str::to_owned),
+        );
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT tenant, kind, source, target, level FROM relations
+                 WHERE tenant = ?1 AND kind = ?2 AND (?3 IS NULL OR source = ?3) AND (?4 IS NULL OR target = ?4)
+                 ORDER BY rowid",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant, kind.as_str(), source, target], relation_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(to_relation).collect()
+        })
+        .await
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        self.with(|conn| read_revision(conn)).await
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            let revision = read_revision(&tx)?;
+            let docs = {
+                let mut stmt = tx.prepare("SELECT doc FROM nhis ORDER BY seq")?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows
+            };
+            let relations = {
+                let mut stmt = tx.prepare(
+                    "SELECT tenant, kind, source, target, level FROM relations ORDER BY rowid",
+                )?;
+                let rows = stmt
+                    .query_map([], relation_from_row)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows
+            };
+            tx.commit()?;
+            Ok(Snapshot {
+                revision,
+                nhis: parse_docs(docs)?,
+                relations: relations
+                    .into_iter()
+                    .map(to_relation)
+                    .collect::<Result<_, _>>()?,
+            })
+        })
+        .await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<u64> {
+        self.feed.subscribe()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+}

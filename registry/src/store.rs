@@ -1,0 +1,60 @@
+//! The storage contract both backends implement.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::{Nhi, NhiKind, Relation, RelationKind};
+use crate::snapshot::Snapshot;
+
+/// A registry store. Every write is durable when it returns `Ok` and bumps the revision.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new record with version 1. Fails if the id exists.
+    async fn insert_nhi(&self, nhi: Nhi) -> Result<Nhi, StoreError>;
+
+    /// Replaces a record if its stored version is `expected_version`; the stored record gets
+    /// version `expected_version + 1`.
+    async fn update_nhi(&self, nhi: Nhi, expected_version: u64) -> Result<Nhi, StoreError>;
+
+    async fn get_nhi(&self, tenant: &str, id: Uuid) -> Result<Option<Nhi>, StoreError>;
+
+    /// Deletes a record and every relation that names it. `Ok(false)` if it did not exist.
+    async fn delete_nhi(&self, tenant: &str, id: Uuid) -> Result<bool, StoreError>;
+
+    /// Every record of `kind` in `tenant`, oldest first.
+    async fn list_nhis(&self, tenant: &str, kind: NhiKind) -> Result<Vec<Nhi>, StoreError>;
+
+    /// Adds or replaces a relation. `Ok(true)` if it was new.
+    async fn put_relation(&self, relation: Relation) -> Result<bool, StoreError>;
+
+    /// Removes a relation (the level of a user relation is ignored). `Ok(false)` if absent.
+    async fn delete_relation(&self, relation: &Relation) -> Result<bool, StoreError>;
+
+    /// Relations of `kind` in `tenant`, optionally only those with this source or target.
+    async fn relations(
+        &self,
+        tenant: &str,
+        kind: RelationKind,
+        source: Option<&str>,
+        target: Option<&str>,
+    ) -> Result<Vec<Relation>, StoreError>;
+
+    /// The current revision: bumped by every write.
+    async fn revision(&self) -> Result<u64, StoreError>;
+
+    /// Everything, at one revision, for building the gateway's in-memory view.
+    async fn snapshot(&self) -> Result<Snapshot, StoreError>;
+
+    /// Revisions announced after each write (in-process or across instances).
+    fn subscribe(&self) -> broadcast::Receiver<u64>;
+
+    /// Whether the store answers (for readiness checks).
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A shared store of either backend.
+pub type DynStore = Arc<dyn Store>;

@@ -1,0 +1,358 @@
+//! The store contract: every backend passes the same scenarios.
+
+use std::time::Duration;
+
+use portcullis_registry::{
+    Agent, AgentFields, Common, DynStore, Nhi, NhiKind, PermissionLevel, Relation, RelationKind,
+    StoreError, Tool, ToolFields,
+};
+
+use crate::common;
+
+fn agent(tenant: &str, name: &str) -> Nhi {
+    Nhi::Agent(Agent {
+        common: Common::new(tenant, name),
+        fields: AgentFields::default(),
+    })
+}
+
+fn tool(tenant: &str, name: &str) -> Nhi {
+    Nhi::Tool(Tool {
+        common: Common::new(tenant, name),
+        fields: ToolFields::default(),
+    })
+}
+
+/// The scenarios, in order, against one store.
+pub(crate) async fn contract(store: DynStore) {
+    crud_and_versions(&store).await;
+    tenants_are_isolated(&store).await;
+    relations(&store).await;
+    delete_cascades(&store).await;
+    revisions_and_feed(&store).await;
+    snapshot_feeds_the_policy_engine(&store).await;
+    concurrent_updates_never_lose_one(&store).await;
+}
+
+async fn crud_and_versions(store: &DynStore) {
+    let a = store
+        .insert_nhi(agent("t1", "planner"))
+        .await
+        .expect("insert");
+    assert_eq!(a.version(), 1);
+    let again = store.insert_nhi(a.clone()).await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists(_))),
+        "{again:?}"
+    );
+
+    let mut changed = a.clone();
+    changed.common_mut().description = "plans things".into();
+    let v2 = store
+        .update_nhi(changed.clone(), 1)
+        .await
+        .expect("update at version 1");
+    assert_eq!(v2.version(), 2);
+    let stale = store.update_nhi(changed, 1).await;
+    assert!(
+        matches!(
+            stale,
+            Err(StoreError::Conflict {
+                expected: 1,
+                actual: 2
+            })
+        ),
+        "{stale:?}"
+    );
+
+    let got = store
+        .get_nhi("t1", a.id())
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(got, v2);
+    assert_eq!(got.common().description, "plans things");
+
+    let t = store
+        .insert_nhi(tool("t1", "search"))
+        .await
+        .expect("insert tool");
+    let agents = store.list_nhis("t1", NhiKind::Agent).await.expect("list");
+    assert_eq!(agents.iter().map(Nhi::id).collect::<Vec<_>>(), vec![a.id()]);
+    let tools = store.list_nhis("t1", NhiKind::Tool).await.expect("list");
+    assert_eq!(tools.iter().map(Nhi::id).collect::<Vec<_>>(), vec![t.id()]);
+
+    let missing = store.update_nhi(agent("t1", "ghost"), 1).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+}
+
+async fn tenants_are_isolated(store: &DynStore) {
+    let a = store
+        .insert_nhi(agent("t2", "private"))
+        .await
+        .expect("insert");
+    assert!(store.get_nhi("t3", a.id()).await.expect("get").is_none());
+    assert!(
+        store
+            .list_nhis("t3", NhiKind::Agent)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(!store.delete_nhi("t3", a.id()).await.expect("delete"));
+    assert!(store.get_nhi("t2", a.id()).await.expect("get").is_some());
+}
+
+async fn relations(store: &DynStore) {
+    let a = store
+        .insert_nhi(agent("r1", "a"))
+        .await
+        .expect("insert")
+        .id()
+        .to_string();
+    let b = store
+        .insert_nhi(agent("r1", "b"))
+        .await
+        .expect("insert")
+        .id()
+        .to_string();
+    let t = store
+        .insert_nhi(tool("r1", "t"))
+        .await
+        .expect("insert")
+        .id()
+        .to_string();
+
+    let grant = Relation::new("r1", RelationKind::ToolGrant, &a, &t);
+    assert!(store.put_relation(grant.clone()).await.expect("grant"));
+    assert!(
+        !store
+            .put_relation(grant.clone())
+            .await
+            .expect("grant again is no change")
+    );
+    let by_agent = store
+        .relations("r1", RelationKind::ToolGrant, Some(&a), None)
+        .await
+        .expect("q");
+    assert_eq!(by_agent, vec![grant.clone()]);
+    let by_tool = store
+        .relations("r1", RelationKind::ToolGrant, None, Some(&t))
+        .await
+        .expect("q");
+    assert_eq!(by_tool, vec![grant.clone()]);
+    assert!(
+        store
+            .relations("r2", RelationKind::ToolGrant, None, None)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+
+    store
+        .put_relation(Relation::new("r1", RelationKind::Calling, &a, &b))
+        .await
+        .expect("edge");
+    store
+        .put_relation(Relation::new("r1", RelationKind::Delegation, &a, &b))
+        .await
+        .expect("edge");
+    let calling = store
+        .relations("r1", RelationKind::Calling, None, Some(&b))
+        .await
+        .expect("q");
+    assert_eq!(calling.len(), 1);
+    assert!(
+        store
+            .delete_relation(&Relation::new("r1", RelationKind::Calling, &a, &b))
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !store
+            .delete_relation(&Relation::new("r1", RelationKind::Calling, &a, &b))
+            .await
+            .expect("again")
+    );
+    assert_eq!(
+        store
+            .relations("r1", RelationKind::Delegation, Some(&a), None)
+            .await
+            .expect("q")
+            .len(),
+        1
+    );
+
+    let mut user = Relation::new("r1", RelationKind::User, &a, "alice");
+    user.level = Some(PermissionLevel::Use);
+    assert!(store.put_relation(user.clone()).await.expect("user grant"));
+    user.level = Some(PermissionLevel::Admin);
+    assert!(
+        !store
+            .put_relation(user.clone())
+            .await
+            .expect("level change is an update")
+    );
+    let users = store
+        .relations("r1", RelationKind::User, Some(&a), None)
+        .await
+        .expect("q");
+    assert_eq!(users, vec![user]);
+}
+
+async fn delete_cascades(store: &DynStore) {
+    let a = store
+        .insert_nhi(agent("d1", "a"))
+        .await
+        .expect("insert")
+        .id();
+    let t = store
+        .insert_nhi(tool("d1", "t"))
+        .await
+        .expect("insert")
+        .id();
+    store
+        .put_relation(Relation::new(
+            "d1",
+            RelationKind::ToolGrant,
+            &a.to_string(),
+            &t.to_string(),
+        ))
+        .await
+        .expect("grant");
+    assert!(store.delete_nhi("d1", t).await.expect("delete"));
+    assert!(store.get_nhi("d1", t).await.expect("get").is_none());
+    assert!(
+        store
+            .relations("d1", RelationKind::ToolGrant, None, None)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+    assert!(!store.delete_nhi("d1", t).await.expect("delete twice"));
+}
+
+async fn revisions_and_feed(store: &DynStore) {
+    let mut feed = store.subscribe();
+    let before = store.revision().await.expect("revision");
+    store.insert_nhi(agent("f1", "a")).await.expect("insert");
+    let after = store.revision().await.expect("revision");
+    assert!(after > before);
+    let announced = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match feed.recv().await {
+                Ok(r) if r >= after => return r,
+                Ok(_) => continue,
+                Err(e) => panic!("feed closed: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the write is announced on the change feed");
+    assert_eq!(announced, after);
+}
+
+async fn snapshot_feeds_the_policy_engine(store: &DynStore) {
+    let a = store
+        .insert_nhi(agent("s1", "caller"))
+        .await
+        .expect("insert")
+        .id()
+        .to_string();
+    let mut t = tool("s1", "lookup");
+    if let Nhi::Tool(tool) = &mut t {
+        tool.fields.upstream = Some("crm".into());
+    }
+    let t = store.insert_nhi(t).await.expect("insert").id().to_string();
+    store
+        .put_relation(Relation::new("s1", RelationKind::ToolGrant, &a, &t))
+        .await
+        .expect("grant");
+    let snapshot = store.snapshot().await.expect("snapshot");
+    assert_eq!(snapshot.revision, store.revision().await.expect("revision"));
+    let directory = snapshot.to_directory().expect("directory");
+    assert_eq!(directory.revision(), snapshot.revision);
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let engine = portcullis_policy::Engine::from_dir(&root, Default::default()).expect("policies");
+    engine.set_directory(std::sync::Arc::new(directory));
+    let request = |tool: &str| {
+        portcullis_policy::Request::new(
+            "s1",
+            portcullis_policy::EntityRef::agent(a.clone()),
+            portcullis_policy::Action::CallTool,
+            portcullis_policy::EntityRef::tool(tool),
+        )
+    };
+    assert!(
+        engine.decide(&request(&t)).allow,
+        "the grant in the store allows the call"
+    );
+    let other = store
+        .insert_nhi(tool("s1", "other"))
+        .await
+        .expect("insert")
+        .id()
+        .to_string();
+    engine.set_directory(std::sync::Arc::new(
+        store
+            .snapshot()
+            .await
+            .expect("s")
+            .to_directory()
+            .expect("d"),
+    ));
+    assert!(!engine.decide(&request(&other)).allow, "no grant, no call");
+}
+
+async fn concurrent_updates_never_lose_one(store: &DynStore) {
+    let a = store
+        .insert_nhi(agent("c1", "contended"))
+        .await
+        .expect("insert");
+    // Many writers each read, change and write with the version they read, retrying on a
+    // conflict: every increment must land.
+    let writers = 8;
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let store = store.clone();
+        let id = a.id();
+        tasks.push(tokio::spawn(async move {
+            let mut conflicts = 0;
+            loop {
+                let current = store.get_nhi("c1", id).await.expect("get").expect("exists");
+                let mut next = current.clone();
+                if let Nhi::Agent(agent) = &mut next {
+                    agent.fields.max_delegation_depth += 1;
+                }
+                match store.update_nhi(next, current.version()).await {
+                    Ok(_) => return conflicts,
+                    Err(StoreError::Conflict { .. }) => conflicts += 1,
+                    Err(e) => panic!("update failed: {e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let last = store
+        .get_nhi("c1", a.id())
+        .await
+        .expect("get")
+        .expect("exists");
+    let Nhi::Agent(agent) = &last else {
+        panic!("an agent")
+    };
+    assert_eq!(agent.fields.max_delegation_depth, writers);
+    assert_eq!(last.version(), 1 + u64::from(writers));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_passes_the_contract() {
+    let (store, _dir) = common::sqlite();
+    contract(store).await;
+}

@@ -1,0 +1,12 @@
+//! Registry integration tests: one contract suite, run against every backend.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+mod common;
+mod contract;
+mod durability;
