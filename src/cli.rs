@@ -1,7 +1,10 @@
 //! Command-line interface.
 
 mod policy;
+mod serve;
+mod token;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +19,15 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the admin API (the gateway joins it in a later release).
+    Serve {
+        /// The configuration file (default: config/portcullis.toml when present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Issue tokens for local use.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Validate, test and explain Cedar policies.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -24,6 +36,14 @@ enum Command {
 impl Cli {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
+            Command::Serve { config } => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(serve::serve(config))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Token(cmd) => cmd.run().map(|()| ExitCode::SUCCESS),
             Command::Policy(cmd) => cmd.run(),
         }
     }

@@ -1,6 +1,7 @@
 //! The `portcullis` binary: wiring and the command line only.
 
 mod cli;
+mod config;
 
 use std::process::ExitCode;
 

@@ -1,3 +1,95 @@
-//! Portcullis The control plane: the axum admin API over the registry, vault, approvals and reports.
+//! Portcullis control plane: the admin API (axum) over the NHI registry.
 //!
-//! Empty for now: the issue that builds it fills it in.
+//! Every request is authenticated by a bearer token and scoped to the token's tenant;
+//! mutations need the `admin` role; non-admins see only the NHIs they hold a user-to-NHI
+//! permission on. Errors are `{error, message}` JSON with the matching status.
+
+mod auth;
+mod body;
+mod error;
+mod json;
+mod metrics;
+mod nhi;
+mod query;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use auth::Caller;
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use state::AppState;
+
+/// Admin listener configuration (`[admin]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (413 past it).
+    pub body_limit: usize,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "Portcullis admin API",
+    description = "NHI registry: service accounts, agents, tools, grants and permissions"
+))]
+struct ApiDoc;
+
+/// The admin API router.
+pub fn router(state: AppState, config: &AdminConfig) -> Router {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::service_accounts::routes())
+        .merge(routes::agents::routes())
+        .merge(routes::tools::routes())
+        .merge(routes::relations::routes())
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let doc = std::sync::Arc::new(doc);
+    api.route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(ready))
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .with_state(state)
+}
+
+async fn ready(State(s): State<AppState>) -> axum::response::Response {
+    match s.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!("not ready: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
+}

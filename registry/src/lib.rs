@@ -7,20 +7,26 @@
 //! an in-memory [`Snapshot`] current without reading the store per request.
 
 mod error;
+mod follow;
 mod lifecycle;
 mod model;
 mod redis_store;
 mod snapshot;
 mod sqlite;
 mod store;
+#[cfg(feature = "test-util")]
+pub mod testutil;
+pub mod tokens;
 
 pub use error::StoreError;
+pub use follow::follow;
 pub use lifecycle::check_transition;
 pub use model::{
     Agent, AgentFields, Common, Nhi, NhiKind, PermissionLevel, PermissionType, Relation,
     RelationKind, ServiceAccount, Tool, ToolFields, validate_input_schema,
 };
 
+pub use redis_store::RedisStore;
 pub use snapshot::Snapshot;
 pub use sqlite::SqliteStore;
 pub use store::{DynStore, Store};

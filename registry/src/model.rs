@@ -47,6 +47,9 @@ pub struct Common {
     #[serde(default)]
     pub backup_owner_id: Option<String>,
     pub lifecycle_state: Lifecycle,
+    /// Why the lifecycle state last changed (suspend and reactivate require a reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_reason: Option<String>,
     pub risk_level: RiskLevel,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -70,6 +73,7 @@ impl Common {
             owner_id: None,
             backup_owner_id: None,
             lifecycle_state: Lifecycle::Active,
+            lifecycle_reason: None,
             risk_level: RiskLevel::Low,
             created_at: now,
             updated_at: now,

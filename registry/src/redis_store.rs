@@ -1,1 +1,505 @@
-//! The shared backend: a Redis server (placeholder until implemented).
+//! The shared backend: a Redis server, written only through atomic Lua scripts.
+//!
+//! Every write is one script that checks its preconditions, writes, bumps `{p}:rev` and
+//! publishes the new revision on `{p}:changes`, so every instance sharing the server (and
+//! prefix) sees every write on its change feed. Key layout, all under the prefix `{p}`:
+//!
+//! - `{p}:rev`: the revision counter; `{p}:seq`: the insertion sequence (for ordering);
+//! - `{p}:tenants`: a set of every tenant ever written;
+//! - `{p}:nhi:{tenant}:{id}`: the record, as JSON;
+//! - `{p}:idx:{tenant}:{kind}`: a sorted set of record ids scored by insertion sequence;
+//! - `{p}:rel:{tenant}:{kind}`: a hash from `["source","target"]` (JSON) to `"{seq}|{level}"`.
+//!
+//! The scripts touch undeclared keys (the snapshot walks every tenant), so this backend
+//! needs a standalone (or replicated) Redis, not a cluster.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, PubSubStream};
+use redis::{Client, Script};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::{Nhi, NhiKind, Relation, RelationKind};
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+
+const NHI_KINDS: [NhiKind; 3] = [NhiKind::ServiceAccount, NhiKind::Agent, NhiKind::Tool];
+const RELATION_KINDS: [RelationKind; 4] = [
+    RelationKind::ToolGrant,
+    RelationKind::Calling,
+    RelationKind::Delegation,
+    RelationKind::User,
+];
+
+/// Bumps the revision and announces it; every write script ends with this.
+macro_rules! lua_bump {
+    ($rev:literal, $channel:literal) => {
+        concat!(
+            "local rev = redis.call('INCR', ",
+            $rev,
+            ")\nredis.call('PUBLISH', ",
+            $channel,
+            ", rev)\n"
+        )
+    };
+}
+
+/// KEYS: doc, idx, rev, seq, tenants. ARGV: doc, id, tenant, channel. Returns 0 if it exists.
+static INSERT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n",
+        "redis.call('SET', KEYS[1], ARGV[1])\n",
+        "redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[2])\n",
+        "redis.call('SADD', KEYS[5], ARGV[3])\n",
+        lua_bump!("KEYS[3]", "ARGV[4]"),
+        "return rev\n"
+    ))
+});
+
+/// KEYS: doc, rev. ARGV: doc, kind, expected version, channel.
+/// Returns {0, rev} on success, {1, 0} if missing, {2, stored version} on a conflict.
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local cur = redis.call('GET', KEYS[1])\n",
+        "if not cur then return {1, 0} end\n",
+        "local stored = cjson.decode(cur)\n",
+        "if stored.kind ~= ARGV[2] then return {1, 0} end\n",
+        "local version = tonumber(stored.version)\n",
+        "if version ~= tonumber(ARGV[3]) then return {2, version} end\n",
+        "redis.call('SET', KEYS[1], ARGV[1])\n",
+        lua_bump!("KEYS[2]", "ARGV[4]"),
+        "return {0, rev}\n"
+    ))
+});
+
+/// KEYS: doc, rev, the 3 indexes, the 4 relation hashes. ARGV: id, channel.
+/// Returns 0 if the record did not exist.
+static DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "if redis.call('DEL', KEYS[1]) == 0 then return 0 end\n",
+        "for i = 3, 5 do redis.call('ZREM', KEYS[i], ARGV[1]) end\n",
+        "for i = 6, 9 do\n",
+        "  for _, f in ipairs(redis.call('HKEYS', KEYS[i])) do\n",
+        "    local st = cjson.decode(f)\n",
+        "    if st[1] == ARGV[1] or st[2] == ARGV[1] then redis.call('HDEL', KEYS[i], f) end\n",
+        "  end\n",
+        "end\n",
+        lua_bump!("KEYS[2]", "ARGV[2]"),
+        "return rev\n"
+    ))
+});
+
+/// KEYS: hash, rev, seq, tenants. ARGV: field, level ("" for none), tenant, channel.
+/// Returns {1 if new else 0, rev or 0 if unchanged}.
+static PUT_RELATION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n",
+        "local new, seq = 0, nil\n",
+        "if cur then\n",
+        "  local s, level = string.match(cur, '^(%d+)|(.*)$')\n",
+        "  if level == ARGV[2] then return {0, 0} end\n",
+        "  seq = s\n",
+        "else\n",
+        "  new, seq = 1, redis.call('INCR', KEYS[3])\n",
+        "end\n",
+        "redis.call('HSET', KEYS[1], ARGV[1], string.format('%d|%s', seq, ARGV[2]))\n",
+        "redis.call('SADD', KEYS[4], ARGV[3])\n",
+        lua_bump!("KEYS[2]", "ARGV[4]"),
+        "return {new, rev}\n"
+    ))
+});
+
+/// KEYS: hash, rev. ARGV: field, channel. Returns 0 if absent.
+static DELETE_RELATION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end\n",
+        lua_bump!("KEYS[2]", "ARGV[2]"),
+        "return rev\n"
+    ))
+});
+
+/// KEYS: rev, tenants. ARGV: prefix. Returns, read atomically,
+/// `{rev, {{seq, doc}...}, {{tenant, kind, field, value}...}}`.
+static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local p = ARGV[1]\n",
+        "local docs, rels = {}, {}\n",
+        "for _, t in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n",
+        "  for _, k in ipairs({'service_account', 'agent', 'tool'}) do\n",
+        "    local ids = redis.call('ZRANGE', p .. ':idx:' .. t .. ':' .. k, 0, -1, 'WITHSCORES')\n",
+        "    for i = 1, #ids, 2 do\n",
+        "      local doc = redis.call('GET', p .. ':nhi:' .. t .. ':' .. ids[i])\n",
+        "      if doc then table.insert(docs, {tonumber(ids[i + 1]), doc}) end\n",
+        "    end\n",
+        "  end\n",
+        "  for _, k in ipairs({'tool_grant', 'calling', 'delegation', 'user'}) do\n",
+        "    local h = redis.call('HGETALL', p .. ':rel:' .. t .. ':' .. k)\n",
+        "    for i = 1, #h, 2 do\n",
+        "      table.insert(rels, {t, k, h[i], h[i + 1]})\n",
+        "    end\n",
+        "  end\n",
+        "end\n",
+        "return {redis.call('GET', KEYS[1]) or '0', docs, rels}\n"
+    ))
+});
+
+/// The key names under one prefix.
+#[derive(Debug)]
+struct Keys {
+    p: String,
+}
+
+impl Keys {
+    fn rev(&self) -> String {
+        format!("{}:rev", self.p)
+    }
+    fn seq(&self) -> String {
+        format!("{}:seq", self.p)
+    }
+    fn tenants(&self) -> String {
+        format!("{}:tenants", self.p)
+    }
+    fn changes(&self) -> String {
+        format!("{}:changes", self.p)
+    }
+    fn doc(&self, tenant: &str, id: impl std::fmt::Display) -> String {
+        format!("{}:nhi:{tenant}:{id}", self.p)
+    }
+    fn idx(&self, tenant: &str, kind: NhiKind) -> String {
+        format!("{}:idx:{tenant}:{}", self.p, kind.as_str())
+    }
+    fn rel(&self, tenant: &str, kind: RelationKind) -> String {
+        format!("{}:rel:{tenant}:{}", self.p, kind.as_str())
+    }
+}
+
+/// Aborts the change-feed listener when the last clone of the store is dropped.
+#[derive(Debug)]
+struct Listener(JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The Redis store. Cheap to clone; clones share one connection and one change feed.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    keys: Arc<Keys>,
+    feed: broadcast::Sender<u64>,
+    _listener: Arc<Listener>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.keys.p)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the server at `url` and keeps every key under `prefix`. Returns once
+    /// the change feed is subscribed, so every later write is announced.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = Client::open(url)?;
+        let conn = client.get_connection_manager().await?;
+        let keys = Arc::new(Keys {
+            p: prefix.to_owned(),
+        });
+        let messages = open_feed(&client, &keys.changes()).await?;
+        let (feed, _) = broadcast::channel(1024);
+        let task = tokio::spawn(listen(
+            client,
+            conn.clone(),
+            keys.clone(),
+            feed.clone(),
+            messages,
+        ));
+        Ok(Self {
+            conn,
+            keys,
+            feed,
+            _listener: Arc::new(Listener(task)),
+        })
+    }
+
+    fn relation_field(r: &Relation) -> Result<String, StoreError> {
+        Ok(serde_json::to_string(&(&r.source, &r.target))?)
+    }
+}
+
+async fn open_feed(client: &Client, channel: &str) -> Result<PubSubStream, StoreError> {
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(channel).await?;
+    Ok(pubsub.into_on_message())
+}
+
+/// Forwards published revisions to the in-process feed, resubscribing when the connection
+/// drops. After a reconnect it announces the current revision, covering anything missed.
+async fn listen(
+    client: Client,
+    mut conn: ConnectionManager,
+    keys: Arc<Keys>,
+    feed: broadcast::Sender<u64>,
+    mut messages: PubSubStream,
+) {
+    loop {
+        while let Some(msg) = messages.next().await {
+            match msg.get_payload::<u64>() {
+                Ok(revision) => {
+                    let _ = feed.send(revision);
+                }
+                Err(e) => tracing::warn!(error = %e, "ignoring a malformed change announcement"),
+            }
+        }
+        tracing::warn!("the redis change feed connection closed; reconnecting");
+        let mut backoff = Duration::from_millis(100);
+        messages = loop {
+            tokio::time::sleep(backoff).await;
+            match open_feed(&client, &keys.changes()).await {
+                Ok(m) => break m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot resubscribe to the redis change feed");
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        match read_revision(&mut conn, &keys).await {
+            Ok(revision) => {
+                let _ = feed.send(revision);
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the revision after resubscribing"),
+        }
+    }
+}
+
+async fn read_revision(conn: &mut ConnectionManager, keys: &Keys) -> Result<u64, StoreError> {
+    let r: Option<u64> = redis::cmd("GET").arg(keys.rev()).query_async(conn).await?;
+    Ok(r.unwrap_or(0))
+}
+
+/// Parses a relation hash entry (`["source","target"]` -> `"{seq}|{level}"`).
+fn to_relation(
+    tenant: &str,
+    kind: RelationKind,
+    field: &str,
+    value: &str,
+) -> Result<(u64, Relation), StoreError> {
+    let (source, target): (String, String) = serde_json::from_str(field)?;
+    let bad = || StoreError::Backend(format!("malformed relation entry `{value}`"));
+    let (seq, level) = value.split_once('|').ok_or_else(bad)?;
+    let seq = seq.parse().map_err(|_| bad())?;
+    let level = Some(level)
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_value(serde_json::Value::String(l.to_owned())))
+        .transpose()?;
+    let relation = Relation {
+        tenant_id: tenant.to_owned(),
+        kind,
+        source,
+        target,
+        level,
+    };
+    Ok((seq, relation))
+}
+
+fn not_found(nhi: &Nhi) -> StoreError {
+    StoreError::NotFound(format!("{} `{}`", nhi.kind().label(), nhi.id()))
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn insert_nhi(&self, mut nhi: Nhi) -> Result<Nhi, StoreError> {
+        nhi.common_mut().version = 1;
+        let (k, tenant) = (&self.keys, nhi.tenant());
+        let revision: u64 = INSERT
+            .key(k.doc(tenant, nhi.id()))
+            .key(k.idx(tenant, nhi.kind()))
+            .key(k.rev())
+            .key(k.seq())
+            .key(k.tenants())
+            .arg(serde_json::to_string(&nhi)?)
+            .arg(nhi.id().to_string())
+            .arg(tenant)
+            .arg(k.changes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        if revision == 0 {
+            let what = format!("{} `{}`", nhi.kind().label(), nhi.id());
+            return Err(StoreError::AlreadyExists(what));
+        }
+        Ok(nhi)
+    }
+
+    async fn update_nhi(&self, mut nhi: Nhi, expected_version: u64) -> Result<Nhi, StoreError> {
+        nhi.common_mut().version = expected_version.saturating_add(1);
+        let k = &self.keys;
+        let (code, value): (u8, u64) = UPDATE
+            .key(k.doc(nhi.tenant(), nhi.id()))
+            .key(k.rev())
+            .arg(serde_json::to_string(&nhi)?)
+            .arg(nhi.kind().as_str())
+            .arg(expected_version)
+            .arg(k.changes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match code {
+            0 => Ok(nhi),
+            1 => Err(not_found(&nhi)),
+            _ => Err(StoreError::Conflict {
+                expected: expected_version,
+                actual: value,
+            }),
+        }
+    }
+
+    async fn get_nhi(&self, tenant: &str, id: Uuid) -> Result<Option<Nhi>, StoreError> {
+        let doc: Option<String> = redis::cmd("GET")
+            .arg(self.keys.doc(tenant, id))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from))
+            .transpose()
+    }
+
+    async fn delete_nhi(&self, tenant: &str, id: Uuid) -> Result<bool, StoreError> {
+        let k = &self.keys;
+        let mut call = DELETE.key(k.doc(tenant, id));
+        call.key(k.rev());
+        for kind in NHI_KINDS {
+            call.key(k.idx(tenant, kind));
+        }
+        for kind in RELATION_KINDS {
+            call.key(k.rel(tenant, kind));
+        }
+        let revision: u64 = call
+            .arg(id.to_string())
+            .arg(k.changes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(revision > 0)
+    }
+
+    async fn list_nhis(&self, tenant: &str, kind: NhiKind) -> Result<Vec<Nhi>, StoreError> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys.idx(tenant, kind))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut mget = redis::cmd("MGET");
+        for id in &ids {
+            mget.arg(self.keys.doc(tenant, id));
+        }
+        let docs: Vec<Option<String>> = mget.query_async(&mut conn).await?;
+        docs.into_iter()
+            .flatten()
+            .map(|d| serde_json::from_str(&d).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn put_relation(&self, relation: Relation) -> Result<bool, StoreError> {
+        let k = &self.keys;
+        let (new, _revision): (u8, u64) = PUT_RELATION
+            .key(k.rel(&relation.tenant_id, relation.kind))
+            .key(k.rev())
+            .key(k.seq())
+            .key(k.tenants())
+            .arg(Self::relation_field(&relation)?)
+            .arg(relation.level.map_or("", |l| l.as_str()))
+            .arg(&relation.tenant_id)
+            .arg(k.changes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(new == 1)
+    }
+
+    async fn delete_relation(&self, relation: &Relation) -> Result<bool, StoreError> {
+        let k = &self.keys;
+        let revision: u64 = DELETE_RELATION
+            .key(k.rel(&relation.tenant_id, relation.kind))
+            .key(k.rev())
+            .arg(Self::relation_field(relation)?)
+            .arg(k.changes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(revision > 0)
+    }
+
+    async fn relations(
+        &self,
+        tenant: &str,
+        kind: RelationKind,
+        source: Option<&str>,
+        target: Option<&str>,
+    ) -> Result<Vec<Relation>, StoreError> {
+        let entries: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(self.keys.rel(tenant, kind))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut out = Vec::new();
+        for (field, value) in entries {
+            let (seq, r) = to_relation(tenant, kind, &field, &value)?;
+            if source.is_none_or(|s| s == r.source) && target.is_none_or(|t| t == r.target) {
+                out.push((seq, r));
+            }
+        }
+        out.sort_by_key(|(seq, _)| *seq);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
+    async fn revision(&self) -> Result<u64, StoreError> {
+        read_revision(&mut self.conn.clone(), &self.keys).await
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        type Rel = (String, String, String, String);
+        let (revision, mut docs, rels): (u64, Vec<(u64, String)>, Vec<Rel>) = SNAPSHOT
+            .key(self.keys.rev())
+            .key(self.keys.tenants())
+            .arg(&self.keys.p)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        docs.sort_by_key(|(seq, _)| *seq);
+        let nhis = docs
+            .iter()
+            .map(|(_, d)| serde_json::from_str(d).map_err(StoreError::from))
+            .collect::<Result<_, _>>()?;
+        let mut relations = Vec::with_capacity(rels.len());
+        for (tenant, kind, field, value) in rels {
+            let kind = RelationKind::parse(&kind)
+                .ok_or_else(|| StoreError::Backend(format!("unknown relation kind `{kind}`")))?;
+            relations.push(to_relation(&tenant, kind, &field, &value)?);
+        }
+        relations.sort_by_key(|(seq, _)| *seq);
+        Ok(Snapshot {
+            revision,
+            nhis,
+            relations: relations.into_iter().map(|(_, r)| r).collect(),
+        })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<u64> {
+        self.feed.subscribe()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+}

@@ -340,19 +340,15 @@ impl Store for SqliteStore {
             let revision = read_revision(&tx)?;
             let docs = {
                 let mut stmt = tx.prepare("SELECT doc FROM nhis ORDER BY seq")?;
-                let rows = stmt
-                    .query_map([], |r| r.get::<_, String>(0))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                rows
+                stmt.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?
             };
             let relations = {
                 let mut stmt = tx.prepare(
                     "SELECT tenant, kind, source, target, level FROM relations ORDER BY rowid",
                 )?;
-                let rows = stmt
-                    .query_map([], relation_from_row)?
-                    .collect::<Result<Vec<_>, _>>()?;
-                rows
+                stmt.query_map([], relation_from_row)?
+                    .collect::<Result<Vec<_>, _>>()?
             };
             tx.commit()?;
             Ok(Snapshot {

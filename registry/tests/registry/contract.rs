@@ -356,3 +356,85 @@ async fn sqlite_passes_the_contract() {
     let (store, _dir) = common::sqlite();
     contract(store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_passes_the_contract() {
+    let server = common::redis_server();
+    let store = portcullis_registry::RedisStore::connect(&server.url, "contract")
+        .await
+        .expect("connect");
+    contract(std::sync::Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_change_feed_crosses_instances() {
+    let server = common::redis_server();
+    let writer: DynStore = std::sync::Arc::new(
+        portcullis_registry::RedisStore::connect(&server.url, "shared")
+            .await
+            .expect("connect writer"),
+    );
+    let reader: DynStore = std::sync::Arc::new(
+        portcullis_registry::RedisStore::connect(&server.url, "shared")
+            .await
+            .expect("connect reader"),
+    );
+    let mut feed = reader.subscribe();
+    let a = writer
+        .insert_nhi(agent("x1", "remote"))
+        .await
+        .expect("insert");
+    let written = writer.revision().await.expect("revision");
+    let announced = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match feed.recv().await {
+                Ok(r) if r >= written => return r,
+                Ok(_) => continue,
+                Err(e) => panic!("feed closed: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the other instance announces the write");
+    assert_eq!(announced, written);
+    let snapshot = reader.snapshot().await.expect("snapshot");
+    assert!(snapshot.revision >= written);
+    assert!(snapshot.nhis.iter().any(|n| n.id() == a.id()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_change_feed_survives_a_dropped_subscription() {
+    let server = common::redis_server();
+    let store: DynStore = std::sync::Arc::new(
+        portcullis_registry::RedisStore::connect(&server.url, "resub")
+            .await
+            .expect("connect"),
+    );
+    let mut feed = store.subscribe();
+    let mut admin = redis::Client::open(server.url.as_str())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("admin connection");
+    let killed: u64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut admin)
+        .await
+        .expect("kill the subscriber");
+    assert_eq!(killed, 1);
+    store.insert_nhi(agent("k1", "a")).await.expect("insert");
+    let written = store.revision().await.expect("revision");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match feed.recv().await {
+                Ok(r) if r >= written => return,
+                Ok(_) => continue,
+                Err(e) => panic!("feed closed: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the feed resubscribes and announces the write");
+}

@@ -9,4 +9,3 @@
 
 mod common;
 mod contract;
-mod durability;

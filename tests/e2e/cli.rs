@@ -1,17 +1,13 @@
-//! End-to-end tests of the `portcullis` binary (real process, real files).
-#![allow(
-    clippy::expect_used,
-    reason = "test helpers fail the test loudly on a broken fixture"
-)]
+//! The policy command line, as a user runs it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portcullis"))
 }
 
-fn shipped() -> PathBuf {
+pub(crate) fn shipped() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
 }
 

@@ -1,0 +1,225 @@
+//! `/nhi/agents`
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use portcullis_registry::{Agent, AgentFields, Common, Lifecycle, Nhi, NhiKind, RelationKind};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::body::{AgentCreate, ListQuery, NhiPatch, Reason};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::Json;
+use crate::nhi::{self, Page};
+use crate::query::Query;
+use crate::state::AppState;
+
+const KIND: Option<NhiKind> = Some(NhiKind::Agent);
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, patch, delete))
+        .routes(routes!(suspend))
+        .routes(routes!(reactivate))
+        .routes(routes!(grant_tool))
+        .routes(routes!(revoke_tool))
+        .routes(routes!(tools))
+}
+
+/// Create an agent.
+#[utoipa::path(post, path = "/nhi/agents", tag = "agents", request_body = AgentCreate,
+    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Json(b): Json<AgentCreate>,
+) -> ApiResult<(StatusCode, axum::Json<Nhi>)> {
+    let mut common = Common::new(&caller.tenant, &nhi::check_name(&b.name)?);
+    common.description = b.description;
+    common.owner_id = b.owner_id;
+    common.backup_owner_id = b.backup_owner_id;
+    common.risk_level = b.risk_level.unwrap_or_default();
+    let fields = AgentFields {
+        agent_type: b.agent_type,
+        model_provider: b.model_provider,
+        model_name: b.model_name,
+        requires_human_approval: b.requires_human_approval,
+        max_delegation_depth: b.max_delegation_depth,
+    };
+    let created = nhi::create(&s, &caller, Nhi::Agent(Agent { common, fields })).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// List agents (`limit`, `offset`, `status`, `search`).
+#[utoipa::path(get, path = "/nhi/agents", tag = "agents", params(ListQuery), responses((status = 200, body = Page)))]
+async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<Page>> {
+    Ok(axum::Json(nhi::list(&s, &caller, KIND, &q).await?))
+}
+
+/// Read one agent.
+#[utoipa::path(get, path = "/nhi/agents/{id}", tag = "agents",
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Nhi>> {
+    Ok(axum::Json(nhi::load(&s, &caller, KIND, &id).await?))
+}
+
+/// Update fields; `version` or `If-Match` makes it conditional (409 when stale).
+#[utoipa::path(patch, path = "/nhi/agents/{id}", tag = "agents", request_body = NhiPatch,
+    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
+async fn patch(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(p): Json<NhiPatch>,
+) -> ApiResult<axum::Json<Nhi>> {
+    let expected = nhi::expected_version(p.version, &headers)?;
+    Ok(axum::Json(
+        nhi::modify(&s, &caller, KIND, &id, expected, |n| {
+            nhi::apply_patch(n, &p)
+        })
+        .await?,
+    ))
+}
+
+/// Delete an agent and every grant and permission naming it.
+#[utoipa::path(delete, path = "/nhi/agents/{id}", tag = "agents", responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    nhi::delete(
+        &s,
+        &caller,
+        NhiKind::Agent,
+        &id,
+        nhi::expected_version(None, &headers)?,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Suspend (requires a `reason`).
+#[utoipa::path(post, path = "/nhi/agents/{id}/suspend", tag = "agents", request_body = Reason,
+    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
+async fn suspend(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(b): Json<Reason>,
+) -> ApiResult<axum::Json<Nhi>> {
+    Ok(axum::Json(
+        super::set_state(&s, &caller, KIND, &id, Lifecycle::Suspended, b).await?,
+    ))
+}
+
+/// Reactivate (requires a `reason`).
+#[utoipa::path(post, path = "/nhi/agents/{id}/reactivate", tag = "agents", request_body = Reason,
+    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
+async fn reactivate(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(b): Json<Reason>,
+) -> ApiResult<axum::Json<Nhi>> {
+    Ok(axum::Json(
+        super::set_state(&s, &caller, KIND, &id, Lifecycle::Active, b).await?,
+    ))
+}
+
+/// Grant the agent a tool.
+#[utoipa::path(post, path = "/nhi/agents/{id}/tools/{tool_id}/grant", tag = "agents",
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn grant_tool(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, tool_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    caller.require_admin()?;
+    let agent = nhi::load(&s, &caller, KIND, &id).await?;
+    let tool = nhi::load(&s, &caller, Some(NhiKind::Tool), &tool_id).await?;
+    let created = s
+        .store
+        .put_relation(nhi::relation(
+            &caller,
+            RelationKind::ToolGrant,
+            &agent.id().to_string(),
+            &tool.id().to_string(),
+        ))
+        .await?;
+    Ok(axum::Json(
+        serde_json::json!({"agent_id": agent.id(), "tool_id": tool.id(), "granted": true, "created": created}),
+    ))
+}
+
+/// Revoke a tool from the agent.
+#[utoipa::path(post, path = "/nhi/agents/{id}/tools/{tool_id}/revoke", tag = "agents",
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+async fn revoke_tool(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, tool_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    caller.require_admin()?;
+    let agent = nhi::load(&s, &caller, KIND, &id).await?;
+    let tool = nhi::parse_id(&tool_id)?;
+    let removed = s
+        .store
+        .delete_relation(&nhi::relation(
+            &caller,
+            RelationKind::ToolGrant,
+            &agent.id().to_string(),
+            &tool.to_string(),
+        ))
+        .await?;
+    if !removed {
+        return Err(ApiError::NotFound(format!(
+            "agent `{id}` has no grant for tool `{tool_id}`"
+        )));
+    }
+    Ok(axum::Json(
+        serde_json::json!({"agent_id": agent.id(), "tool_id": tool, "granted": false}),
+    ))
+}
+
+/// The tools granted to the agent.
+#[utoipa::path(get, path = "/nhi/agents/{id}/tools", tag = "agents",
+    responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody)))]
+async fn tools(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Vec<Nhi>>> {
+    let agent = nhi::load(&s, &caller, KIND, &id).await?;
+    let grants = s
+        .store
+        .relations(
+            &caller.tenant,
+            RelationKind::ToolGrant,
+            Some(&agent.id().to_string()),
+            None,
+        )
+        .await?;
+    let mut out = Vec::new();
+    for g in grants {
+        if let Some(t) = s
+            .store
+            .get_nhi(&caller.tenant, nhi::parse_id(&g.target)?)
+            .await?
+        {
+            out.push(t);
+        }
+    }
+    Ok(axum::Json(out))
+}

@@ -1,0 +1,108 @@
+//! Starts the admin API on a loopback port over a given store.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use portcullis_admin_api::{AdminConfig, AppState, Metrics};
+use portcullis_registry::DynStore;
+use portcullis_registry::tokens::TokenKey;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub(crate) struct Api {
+    pub(crate) base: String,
+    pub(crate) key: TokenKey,
+    pub(crate) http: reqwest::Client,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+
+impl Api {
+    pub(crate) async fn start(store: DynStore) -> Self {
+        let key = TokenKey::new(vec![42; 32], "portcullis", "portcullis");
+        let state = AppState {
+            store,
+            tokens: key.clone(),
+            metrics: Metrics::new(prometheus::Registry::new()).expect("metrics"),
+        };
+        let config = AdminConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            body_limit: BODY_LIMIT,
+        };
+        let app = portcullis_admin_api::router(state, &config);
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        Self {
+            base: format!("http://{addr}"),
+            key,
+            http: reqwest::Client::new(),
+            _server: server,
+        }
+    }
+
+    pub(crate) fn token(&self, sub: &str, tenant: &str, admin: bool) -> String {
+        let roles = if admin {
+            vec!["admin".to_owned()]
+        } else {
+            vec![]
+        };
+        self.key.issue(sub, tenant, &roles, 600).expect("token")
+    }
+
+    /// Sends a request; returns status and the JSON body (Null when empty or not JSON).
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Sends raw bytes with a content type (for malformed bodies).
+    pub(crate) async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// A SQLite store on a temporary file.
+pub(crate) fn sqlite() -> (DynStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = portcullis_registry::SqliteStore::open(&dir.path().join("r.db")).expect("open");
+    (Arc::new(store), dir)
+}

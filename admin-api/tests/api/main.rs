@@ -1,0 +1,12 @@
+//! The admin API through the real HTTP stack: a real listener, a real client, real stores.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
+
+mod harness;
+mod scenario;

@@ -1,1 +1,0 @@
-//! Acknowledged writes survive a crash of the process (placeholder until implemented).

@@ -1,0 +1,92 @@
+//! `portcullis serve`: the admin API (and, from the gateway issue on, the data plane).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use portcullis_admin_api::{AppState, Metrics};
+use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
+use portcullis_registry::tokens::TokenKey;
+use portcullis_registry::{DynStore, RedisStore, SqliteStore};
+
+use crate::config::{Backend, Config};
+
+pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = Config::load(config_path.as_deref())?;
+    let store = open_store(&config).await?;
+
+    let engine = Arc::new(
+        Engine::from_dir(&config.policy.dir, EngineConfig::default())
+            .with_context(|| format!("policies in {} do not load", config.policy.dir.display()))?,
+    );
+    let _watcher = if config.policy.watch {
+        Some(
+            PolicyWatcher::spawn(engine.clone(), &config.policy.dir)
+                .context("cannot watch the policy directory")?,
+        )
+    } else {
+        None
+    };
+    let _follower = portcullis_registry::follow(store.clone(), engine.clone()).await?;
+
+    let tokens = TokenKey::load_or_create(
+        &config.signing_key_file(),
+        &config.auth.issuer,
+        &config.auth.audience,
+    )?;
+    let metrics = Metrics::new(prometheus::Registry::new())?;
+    let app = portcullis_admin_api::router(
+        AppState {
+            store,
+            tokens,
+            metrics,
+        },
+        &config.admin,
+    );
+    let listener = tokio::net::TcpListener::bind(config.admin.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.admin.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "admin API listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+    Ok(match config.store.backend {
+        Backend::Sqlite => {
+            let path = config.sqlite_path();
+            tracing::info!(path = %path.display(), "registry: sqlite");
+            Arc::new(SqliteStore::open(&path)?)
+        }
+        Backend::Redis => {
+            tracing::info!(prefix = %config.store.redis_prefix, "registry: redis");
+            Arc::new(
+                RedisStore::connect(&config.store.redis_url, &config.store.redis_prefix).await?,
+            )
+        }
+    })
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

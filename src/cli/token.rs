@@ -1,0 +1,52 @@
+//! `portcullis token issue`: a signed token for local use.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use portcullis_registry::tokens::TokenKey;
+
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Print a token signed with the configured key (created if there is none yet).
+    Issue {
+        /// The subject: a user id, or an agent or service account id.
+        #[arg(long)]
+        sub: String,
+        /// The tenant the token acts in.
+        #[arg(long)]
+        tenant: String,
+        /// A role, e.g. `admin` (repeatable).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+impl TokenCommand {
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        match self {
+            Self::Issue {
+                sub,
+                tenant,
+                roles,
+                ttl,
+                config,
+            } => {
+                let config = Config::load(config.as_deref())?;
+                let key = TokenKey::load_or_create(
+                    &config.signing_key_file(),
+                    &config.auth.issuer,
+                    &config.auth.audience,
+                )?;
+                println!("{}", key.issue(&sub, &tenant, &roles, ttl)?);
+                Ok(())
+            }
+        }
+    }
+}

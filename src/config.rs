@@ -1,0 +1,145 @@
+//! The configuration file (`config/portcullis.toml` documents every key).
+
+use std::path::{Path, PathBuf};
+
+use portcullis_admin_api::AdminConfig;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Config {
+    /// Where the embedded store and the signing key live.
+    pub(crate) data_dir: PathBuf,
+    pub(crate) admin: AdminConfig,
+    pub(crate) store: StoreConfig,
+    pub(crate) policy: PolicyConfig,
+    pub(crate) auth: AuthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            admin: AdminConfig::default(),
+            store: StoreConfig::default(),
+            policy: PolicyConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Backend {
+    Sqlite,
+    Redis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct StoreConfig {
+    pub(crate) backend: Backend,
+    /// Default: `<data_dir>/registry.db`.
+    pub(crate) sqlite_path: Option<PathBuf>,
+    pub(crate) redis_url: String,
+    pub(crate) redis_prefix: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Sqlite,
+            sqlite_path: None,
+            redis_url: "redis://127.0.0.1:6379/".into(),
+            redis_prefix: "portcullis".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct PolicyConfig {
+    pub(crate) dir: PathBuf,
+    /// Reload on change.
+    pub(crate) watch: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("policies"),
+            watch: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct AuthConfig {
+    /// Default: `<data_dir>/signing.key`.
+    pub(crate) signing_key_file: Option<PathBuf>,
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            signing_key_file: None,
+            issuer: "portcullis".into(),
+            audience: "portcullis".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; without a path, `config/portcullis.toml` if it exists, else defaults.
+    pub(crate) fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let default = Path::new("config/portcullis.toml");
+        let path = match path {
+            Some(p) => p,
+            None if default.exists() => default,
+            None => return Ok(Self::default()),
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    pub(crate) fn sqlite_path(&self) -> PathBuf {
+        self.store
+            .sqlite_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("registry.db"))
+    }
+
+    pub(crate) fn signing_key_file(&self) -> PathBuf {
+        self.auth
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("signing.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    /// Every shipped config parses, and an unknown key is refused.
+    #[test]
+    fn every_example_config_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("config dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 2);
+        let err = toml::from_str::<Config>("[admin]\nlisten = \"127.0.0.1:1\"\nport = 3\n")
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("port"), "{err}");
+    }
+}

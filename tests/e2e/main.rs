@@ -1,0 +1,11 @@
+//! End-to-end tests of the `portcullis` binary: real processes, real files, real sockets.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly on a broken fixture"
+)]
+
+mod cli;
+mod durability;
