@@ -692,6 +692,63 @@ async fn scenario(api: &Api) {
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    let (st, t) = api
+        .call(
+            Method::PATCH,
+            &format!("/nhi/tools/{tool_id}"),
+            a,
+            Some(json!({"requires_approval": true, "input_schema": {"type": "object"}})),
+        )
+        .await;
+    assert_eq!(
+        (
+            st,
+            t["requires_approval"].as_bool(),
+            t["input_schema"].clone()
+        ),
+        (StatusCode::OK, Some(true), json!({"type": "object"})),
+        "{t}"
+    );
+    let (st, _) = api
+        .call(
+            Method::POST,
+            &format!("{path}/tools/{tool_id}/grant"),
+            a,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = api.call(Method::DELETE, &path, a, None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, agents) = api
+        .call(
+            Method::GET,
+            &format!("/nhi/tools/{tool_id}/agents"),
+            a,
+            None,
+        )
+        .await;
+    assert_eq!(agents, json!([]), "deleting the agent removed its grant");
+    let resp = api
+        .http
+        .delete(format!("{}{sa_path}", api.base))
+        .bearer_auth(&admin)
+        .header("if-match", "1")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        resp.status(),
+        StatusCode::CONFLICT,
+        "stale If-Match on delete"
+    );
+    let (st, _) = api.call(Method::DELETE, &sa_path, a, None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (_, page) = api
+        .call(Method::GET, "/nhi/service-accounts", a, None)
+        .await;
+    assert_eq!(page["total"], 0);
+
     // --- operations ---
     let (st, _) = api.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(st, StatusCode::OK);
