@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use portcullis_admin_api::AdminConfig;
+use portcullis_gateway::GatewayConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -11,6 +12,7 @@ pub(crate) struct Config {
     /// Where the embedded store and the signing key live.
     pub(crate) data_dir: PathBuf,
     pub(crate) admin: AdminConfig,
+    pub(crate) gateway: GatewayConfig,
     pub(crate) store: StoreConfig,
     pub(crate) policy: PolicyConfig,
     pub(crate) auth: AuthConfig,
@@ -21,6 +23,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("data"),
             admin: AdminConfig::default(),
+            gateway: GatewayConfig::default(),
             store: StoreConfig::default(),
             policy: PolicyConfig::default(),
             auth: AuthConfig::default(),

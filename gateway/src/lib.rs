@@ -1,3 +1,121 @@
-//! Portcullis The data plane: a pingora reverse proxy that authenticates, validates, decides and forwards every MCP tools/call and A2A task.
+//! Portcullis data plane: the MCP gateway, a pingora service.
 //!
-//! Empty for now: the issue that builds it fills it in.
+//! One `tools/call` flows through one module per step, in order: [`accept`] (method, path,
+//! content type, body cap), [`authn`] (bearer token, delegation chain), [`jsonrpc`] (one
+//! message), [`lookup`] (tool and principal in the registry catalog), [`validate`]
+//! (arguments against the pinned input schema), [`decide`] (Cedar through the decision
+//! cache), then `mcp::forward` (the upstream, once) and the `logging` hook of [`proxy`].
+
+mod accept;
+mod authn;
+mod config;
+mod decide;
+mod jsonrpc;
+mod lookup;
+mod mcp;
+mod proxy;
+mod respond;
+mod state;
+mod upstream;
+mod validate;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use pingora::connectors::http::Connector;
+use pingora::server::configuration::ServerConf;
+use pingora::services::Service as _;
+use portcullis_policy::Engine;
+use portcullis_registry::Snapshot;
+use portcullis_registry::tokens::TokenKey;
+
+pub use config::{GatewayConfig, UpstreamConfig};
+
+/// The gateway: build it, feed it registry snapshots, start it.
+pub struct Gateway {
+    state: Arc<state::State>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("listen", &self.state.config.listen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running gateway; [`GatewayHandle::stop`] ends it.
+#[derive(Debug)]
+pub struct GatewayHandle {
+    pub addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl GatewayHandle {
+    /// Stops accepting connections and waits for the service to wind down.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl Gateway {
+    /// Checks the configuration (upstream names, prefixes, URLs) and builds the gateway.
+    pub fn new(
+        config: GatewayConfig,
+        engine: Arc<Engine>,
+        tokens: TokenKey,
+    ) -> Result<Self, String> {
+        config.check()?;
+        let upstreams = config
+            .upstreams
+            .iter()
+            .map(|u| upstream::Upstream::new(u).map(|up| (u.name.clone(), up)))
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(Self {
+            state: Arc::new(state::State {
+                config,
+                catalog: ArcSwap::from_pointee(lookup::Catalog::default()),
+                engine,
+                validators: validate::Validators::default(),
+                tokens,
+                upstreams,
+                connector: Connector::new(None),
+            }),
+        })
+    }
+
+    /// Serves calls from this registry snapshot on (the engine gets its own copy).
+    pub fn install(&self, snapshot: &Snapshot) {
+        let catalog = lookup::Catalog::build(snapshot, &self.state.config);
+        self.state.catalog.store(Arc::new(catalog));
+    }
+
+    /// Starts listening on the configured address (port 0 picks a free one), on the
+    /// current tokio runtime.
+    pub fn start(&self) -> std::io::Result<GatewayHandle> {
+        use std::os::fd::IntoRawFd;
+        let listener = std::net::TcpListener::bind(self.state.config.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let mut fds = pingora::server::Fds::new();
+        fds.add(addr.to_string(), listener.into_raw_fd());
+        let conf = Arc::new(ServerConf::default());
+        let mut service = pingora::proxy::http_proxy_service(
+            &conf,
+            proxy::McpProxy {
+                state: self.state.clone(),
+            },
+        );
+        service.add_tcp(&addr.to_string());
+        let (stop, watch) = tokio::sync::watch::channel(false);
+        let fds = Arc::new(parking_lot::Mutex::new(fds));
+        let task = tokio::spawn(async move {
+            service.start_service(Some(fds), watch, 1).await;
+        });
+        Ok(GatewayHandle { addr, stop, task })
+    }
+}

@@ -1,35 +1,37 @@
-//! Keeps a policy engine's registry view current from the store's change feed.
+//! Keeps in-memory views of the registry current from the store's change feed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_policy::Engine;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::StoreError;
+use crate::snapshot::Snapshot;
 use crate::store::DynStore;
 
-/// Loads the current snapshot into `engine`, then rebuilds it whenever the store announces
-/// a newer revision. Announcements that arrive while a rebuild runs are folded into the
-/// next one. Returns once the first snapshot is in place.
-pub async fn follow(
+/// Hands the current snapshot to `install`, then a new one whenever the store announces a
+/// newer revision. Announcements that arrive while a snapshot is taken are folded into the
+/// next one. Returns once the first snapshot is installed.
+pub async fn follow<F>(
     store: DynStore,
-    engine: Arc<Engine>,
-) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+    install: F,
+) -> Result<tokio::task::JoinHandle<()>, StoreError>
+where
+    F: Fn(&Snapshot) -> Result<(), String> + Send + Sync + 'static,
+{
     let mut feed = store.subscribe();
-    let mut current = install(&store, &engine).await?;
+    let mut current = take(&store, &install).await?;
     Ok(tokio::spawn(async move {
         loop {
             let announced = match feed.recv().await {
                 Ok(r) => r,
-                // Missed announcements: whatever they were, the store's revision tells.
+                // Missed announcements: whatever they were, a fresh snapshot tells.
                 Err(RecvError::Lagged(_)) => u64::MAX,
                 Err(RecvError::Closed) => return,
             };
             if announced <= current {
                 continue;
             }
-            match install(&store, &engine).await {
+            match take(&store, &install).await {
                 Ok(r) => current = r,
                 Err(e) => {
                     tracing::warn!("registry snapshot failed, retrying: {e}");
@@ -40,13 +42,13 @@ pub async fn follow(
     }))
 }
 
-async fn install(store: &DynStore, engine: &Engine) -> Result<u64, StoreError> {
+async fn take<F>(store: &DynStore, install: &F) -> Result<u64, StoreError>
+where
+    F: Fn(&Snapshot) -> Result<(), String>,
+{
     let snapshot = store.snapshot().await?;
-    let revision = snapshot.revision;
-    let directory = snapshot
-        .to_directory()
-        .map_err(|e| StoreError::Backend(format!("registry snapshot does not convert: {e}")))?;
-    engine.set_directory(Arc::new(directory));
-    tracing::debug!(revision, "registry snapshot installed");
-    Ok(revision)
+    install(&snapshot)
+        .map_err(|e| StoreError::Backend(format!("registry snapshot does not install: {e}")))?;
+    tracing::debug!(revision = snapshot.revision, "registry snapshot installed");
+    Ok(snapshot.revision)
 }

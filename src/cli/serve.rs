@@ -1,10 +1,11 @@
-//! `portcullis serve`: the admin API (and, from the gateway issue on, the data plane).
+//! `portcullis serve`: the admin API and the MCP gateway, over one registry and one engine.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use portcullis_admin_api::{AppState, Metrics};
+use portcullis_gateway::Gateway;
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
 use portcullis_registry::tokens::TokenKey;
 use portcullis_registry::{DynStore, RedisStore, SqliteStore};
@@ -27,13 +28,28 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     } else {
         None
     };
-    let _follower = portcullis_registry::follow(store.clone(), engine.clone()).await?;
-
     let tokens = TokenKey::load_or_create(
         &config.signing_key_file(),
         &config.auth.issuer,
         &config.auth.audience,
     )?;
+    let gateway = Arc::new(
+        Gateway::new(config.gateway.clone(), engine.clone(), tokens.clone())
+            .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
+    );
+    let (feed_engine, feed_gateway) = (engine.clone(), gateway.clone());
+    let _follower = portcullis_registry::follow(store.clone(), move |snapshot| {
+        let directory = snapshot.to_directory().map_err(|e| e.to_string())?;
+        feed_engine.set_directory(Arc::new(directory));
+        feed_gateway.install(snapshot);
+        Ok(())
+    })
+    .await?;
+    let data_plane = gateway
+        .start()
+        .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
+    tracing::info!(addr = %data_plane.addr, "MCP gateway listening");
+
     let metrics = Metrics::new(prometheus::Registry::new())?;
     let app = portcullis_admin_api::router(
         AppState {
@@ -50,6 +66,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
+    data_plane.stop().await;
     Ok(())
 }
 

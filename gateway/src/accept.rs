@@ -1,0 +1,94 @@
+//! Step 1: accept — method, path, content type, and the body read under our own cap.
+
+use pingora::proxy::Session;
+
+use crate::respond::Reply;
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// POST /mcp: one JSON-RPC message.
+    Mcp,
+    /// GET or DELETE /mcp: not served in the stateless mode.
+    McpStream,
+    /// RFC 9728 protected resource metadata.
+    ResourceMetadata,
+    NotFound,
+}
+
+pub(crate) fn route(session: &Session) -> Route {
+    let req = session.req_header();
+    let path = req.uri.path();
+    match (req.method.as_str(), path) {
+        ("POST", "/mcp") => Route::Mcp,
+        ("GET" | "DELETE", "/mcp") => Route::McpStream,
+        ("GET", p) if p.starts_with("/.well-known/oauth-protected-resource") => {
+            Route::ResourceMetadata
+        }
+        _ => Route::NotFound,
+    }
+}
+
+/// A JSON request body (`application/json`), at most `cap` bytes.
+pub(crate) async fn read_json_body(session: &mut Session, cap: usize) -> Result<Vec<u8>, Reply> {
+    let content_type = session
+        .req_header()
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("application/json") {
+        return Err(Reply::http_error(
+            415,
+            "unsupported_media_type",
+            "expected `Content-Type: application/json`",
+        ));
+    }
+    let declared = session
+        .req_header()
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        Reply::http_error(
+            413,
+            "payload_too_large",
+            &format!("request body is larger than {cap} bytes"),
+        )
+    };
+    if declared.is_some_and(|n| n > cap) {
+        drain(session).await;
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(cap));
+    loop {
+        match session.read_request_body().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    drain(session).await;
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(Reply::http_error(
+                    400,
+                    "bad_request",
+                    &format!("cannot read the request body: {}", e.etype().as_str()),
+                ));
+            }
+        }
+    }
+}
+
+/// Reads and discards the rest of a refused body, so the client sees our answer rather
+/// than a reset connection.
+async fn drain(session: &mut Session) {
+    session
+        .as_mut()
+        .set_total_drain_timeout(Some(std::time::Duration::from_secs(2)));
+    let _ = session.as_mut().drain_request_body().await;
+}

@@ -1,0 +1,154 @@
+//! The gateway's configuration (`[gateway]` and `[[gateway.upstreams]]`).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+/// The data plane.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Address of the MCP listener.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (413 past it).
+    pub body_limit: usize,
+    /// The MCP servers behind the gateway.
+    pub upstreams: Vec<UpstreamConfig>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit: 1024 * 1024,
+            upstreams: Vec::new(),
+        }
+    }
+}
+
+/// One upstream MCP server (Streamable HTTP).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// The server's name: tools in the registry name it as their `upstream`.
+    pub name: String,
+    /// The MCP endpoint, e.g. `http://127.0.0.1:3001/mcp`.
+    pub url: String,
+    /// Put in front of every tool name this server exposes; default `<name>_`. Prefixes keep
+    /// names stable when servers are added; set `""` only for a single server.
+    pub prefix: Option<String>,
+    /// Connect timeout in milliseconds.
+    #[serde(default = "default_connect_ms")]
+    pub connect_timeout_ms: u64,
+    /// Time allowed for a whole call, in milliseconds.
+    #[serde(default = "default_request_ms")]
+    pub request_timeout_ms: u64,
+}
+
+fn default_connect_ms() -> u64 {
+    2_000
+}
+
+fn default_request_ms() -> u64 {
+    30_000
+}
+
+impl UpstreamConfig {
+    pub fn prefix(&self) -> String {
+        self.prefix
+            .clone()
+            .unwrap_or_else(|| format!("{}_", self.name))
+    }
+}
+
+impl GatewayConfig {
+    /// Names unique, URLs plain HTTP(S), and prefixes such that no two servers can expose
+    /// the same tool name (no prefix is a prefix of another): a collision is a configuration
+    /// error, never a silent rename.
+    pub fn check(&self) -> Result<(), String> {
+        let mut names = HashSet::new();
+        for u in &self.upstreams {
+            if u.name.is_empty()
+                || !u
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(format!(
+                    "upstream name `{}` must be letters, digits, `-` or `_`",
+                    u.name
+                ));
+            }
+            if !names.insert(u.name.as_str()) {
+                return Err(format!("two upstreams are named `{}`", u.name));
+            }
+            if !(u.url.starts_with("http://") || u.url.starts_with("https://")) {
+                return Err(format!(
+                    "upstream `{}`: url `{}` must start with http:// or https://",
+                    u.name, u.url
+                ));
+            }
+        }
+        for (i, a) in self.upstreams.iter().enumerate() {
+            for b in self.upstreams.iter().skip(i + 1) {
+                let (pa, pb) = (a.prefix(), b.prefix());
+                if pa.starts_with(&pb) || pb.starts_with(&pa) {
+                    return Err(format!(
+                        "upstreams `{}` (prefix `{pa}`) and `{}` (prefix `{pb}`) could expose the same tool name: give them prefixes where neither starts with the other",
+                        a.name, b.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn upstream(&self, name: &str) -> Option<&UpstreamConfig> {
+        self.upstreams.iter().find(|u| u.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{GatewayConfig, UpstreamConfig};
+
+    fn up(name: &str, prefix: Option<&str>) -> UpstreamConfig {
+        UpstreamConfig {
+            name: name.into(),
+            url: "http://127.0.0.1:1/mcp".into(),
+            prefix: prefix.map(str::to_owned),
+            connect_timeout_ms: 1,
+            request_timeout_ms: 1,
+        }
+    }
+
+    #[test]
+    fn prefixes_must_not_collide() {
+        let ok = GatewayConfig {
+            upstreams: vec![up("files", None), up("crm", None)],
+            ..Default::default()
+        };
+        assert!(ok.check().is_ok());
+        let single_empty = GatewayConfig {
+            upstreams: vec![up("files", Some(""))],
+            ..Default::default()
+        };
+        assert!(single_empty.check().is_ok());
+        let clash = GatewayConfig {
+            upstreams: vec![up("files", Some("")), up("crm", None)],
+            ..Default::default()
+        };
+        assert!(clash.check().unwrap_err().contains("same tool name"));
+        let nested = GatewayConfig {
+            upstreams: vec![up("a", Some("x_")), up("b", Some("x_y_"))],
+            ..Default::default()
+        };
+        assert!(nested.check().is_err());
+        let dup = GatewayConfig {
+            upstreams: vec![up("a", Some("p_")), up("a", Some("q_"))],
+            ..Default::default()
+        };
+        assert!(dup.check().unwrap_err().contains("two upstreams"));
+    }
+}

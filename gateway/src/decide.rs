@@ -1,0 +1,56 @@
+//! Step 6: decide with the policy engine (through its decision cache).
+
+use std::sync::Arc;
+
+use portcullis_policy::{Action, Decision, Engine, EntityRef, Request};
+use portcullis_registry::NhiKind;
+use serde_json::{Map, Value};
+
+use crate::authn::Principal;
+use crate::lookup::ToolEntry;
+
+/// What the gateway does with a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Allow,
+    /// Refused: to the caller, exactly like an unknown tool.
+    Deny,
+    /// Refused until a human approves this exact call (the approval flow hooks in here).
+    NeedsApproval,
+}
+
+/// The policy request for `principal` calling `tool` with `arguments`.
+pub(crate) fn call_request(
+    p: &Principal,
+    tool: &ToolEntry,
+    arguments: &Map<String, Value>,
+    input_valid: bool,
+) -> Request {
+    let principal = match p.kind {
+        NhiKind::ServiceAccount => EntityRef::service_account(p.id.clone()),
+        NhiKind::Agent | NhiKind::Tool => EntityRef::agent(p.id.clone()),
+    };
+    let mut r = Request::new(
+        p.tenant.clone(),
+        principal,
+        Action::CallTool,
+        EntityRef::tool(tool.id.clone()),
+    );
+    r.chain = p.chain.clone();
+    r.input_valid = input_valid;
+    r.arguments = arguments.clone();
+    r.on_behalf_of = p.on_behalf_of.clone();
+    r
+}
+
+pub(crate) fn decide(engine: &Engine, request: &Request) -> (Verdict, Arc<Decision>) {
+    let decision = engine.decide(request);
+    let verdict = if decision.allow {
+        Verdict::Allow
+    } else if decision.needs_approval() {
+        Verdict::NeedsApproval
+    } else {
+        Verdict::Deny
+    };
+    (verdict, decision)
+}

@@ -1,0 +1,107 @@
+//! Step 4 of a call: look up the principal and the tool in the registry snapshot.
+//!
+//! A [`Catalog`] is built once per registry revision from the snapshot and the upstream
+//! configuration; a call only reads it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use portcullis_registry::{Nhi, NhiKind, Snapshot};
+
+use crate::config::GatewayConfig;
+
+/// A tool as the gateway serves it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ToolEntry {
+    /// Registry id (the policy engine's entity id).
+    pub(crate) id: String,
+    /// The name clients see: the upstream's prefix and the tool's name there.
+    pub(crate) exposed_name: String,
+    /// The name the upstream knows it by.
+    pub(crate) upstream_name: String,
+    pub(crate) upstream: String,
+    /// The record version: the compiled input schema is cached under (id, version).
+    pub(crate) version: u64,
+    pub(crate) input_schema: serde_json::Value,
+    pub(crate) description: String,
+}
+
+/// An agent or service account that can call tools.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PrincipalEntry {
+    pub(crate) kind: NhiKind,
+    pub(crate) tenant: String,
+}
+
+/// The registry as the data plane reads it.
+#[derive(Debug, Default)]
+pub(crate) struct Catalog {
+    tools: HashMap<(String, String), Arc<ToolEntry>>,
+    principals: HashMap<String, PrincipalEntry>,
+}
+
+impl Catalog {
+    pub(crate) fn build(snapshot: &Snapshot, config: &GatewayConfig) -> Self {
+        let mut catalog = Self::default();
+        for nhi in &snapshot.nhis {
+            let c = nhi.common();
+            match nhi {
+                Nhi::Tool(t) => {
+                    // A tool whose upstream is not configured cannot be served: it stays unknown.
+                    let Some(up) = t
+                        .fields
+                        .upstream
+                        .as_deref()
+                        .and_then(|u| config.upstream(u))
+                    else {
+                        continue;
+                    };
+                    let entry = ToolEntry {
+                        id: c.id.to_string(),
+                        exposed_name: format!("{}{}", up.prefix(), c.name),
+                        upstream_name: c.name.clone(),
+                        upstream: up.name.clone(),
+                        version: c.version,
+                        input_schema: t.fields.input_schema.clone(),
+                        description: c.description.clone(),
+                    };
+                    catalog.tools.insert(
+                        (c.tenant_id.clone(), entry.exposed_name.clone()),
+                        Arc::new(entry),
+                    );
+                }
+                Nhi::Agent(_) | Nhi::ServiceAccount(_) => {
+                    catalog.principals.insert(
+                        c.id.to_string(),
+                        PrincipalEntry {
+                            kind: nhi.kind(),
+                            tenant: c.tenant_id.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        catalog
+    }
+
+    /// The tool a tenant's client names, if the registry has it.
+    pub(crate) fn tool(&self, tenant: &str, exposed_name: &str) -> Option<&Arc<ToolEntry>> {
+        self.tools
+            .get(&(tenant.to_owned(), exposed_name.to_owned()))
+    }
+
+    /// Every tool of a tenant.
+    pub(crate) fn tools_of<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<ToolEntry>> + 'a {
+        self.tools
+            .iter()
+            .filter(move |((t, _), _)| t == tenant)
+            .map(|(_, e)| e)
+    }
+
+    pub(crate) fn principal(&self, id: &str) -> Option<&PrincipalEntry> {
+        self.principals.get(id)
+    }
+}

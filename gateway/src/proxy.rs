@@ -1,0 +1,117 @@
+//! The pingora service: every request is handled in `request_filter`.
+//!
+//! The gateway reads and decides on the whole body before anything reaches an upstream, and
+//! sends a forwarded call itself (once, never retried), so pingora's own upstream phase is
+//! never entered.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use pingora::prelude::HttpPeer;
+use pingora::proxy::{ProxyHttp, Session};
+use pingora::{Error, ErrorType};
+
+use crate::accept::{self, Route};
+use crate::respond::{self, Reply};
+use crate::state::{CallLog, State};
+
+pub(crate) struct McpProxy {
+    pub(crate) state: Arc<State>,
+}
+
+/// Per-request context: when it started and what the log line will say.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    started: Instant,
+    log: CallLog,
+}
+
+#[async_trait]
+impl ProxyHttp for McpProxy {
+    type CTX = Ctx;
+
+    fn new_ctx(&self) -> Ctx {
+        Ctx {
+            started: Instant::now(),
+            log: CallLog::default(),
+        }
+    }
+
+    /// Runs first for every request: steps 1 to 9 of a call. Always answers the request
+    /// itself (returns `Ok(true)`).
+    async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
+        let reply = match accept::route(session) {
+            Route::Mcp => crate::mcp::post(&self.state, session, &mut ctx.log).await,
+            Route::McpStream => Some(
+                Reply::http_error(
+                    405,
+                    "method_not_allowed",
+                    "this gateway serves MCP over POST only",
+                )
+                .with_header("allow", "POST".into()),
+            ),
+            Route::ResourceMetadata => Some(resource_metadata(session)),
+            Route::NotFound => Some(Reply::http_error(
+                404,
+                "not_found",
+                "no such endpoint (MCP is served at /mcp)",
+            )),
+        };
+        if let Some(reply) = reply {
+            respond::send(session, reply).await?;
+        }
+        Ok(true)
+    }
+
+    /// Never reached: `request_filter` answers every request.
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut Ctx,
+    ) -> pingora::Result<Box<HttpPeer>> {
+        Err(Error::explain(
+            ErrorType::InternalError,
+            "the gateway forwards calls itself",
+        ))
+    }
+
+    /// Step 10: one record per request, whatever the outcome.
+    async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut Ctx) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        let l = &ctx.log;
+        tracing::info!(
+            target: "portcullis::audit",
+            status,
+            tenant = l.tenant.as_deref(),
+            principal = l.principal.as_deref(),
+            chain = ?l.chain,
+            method = l.method.as_deref(),
+            tool = l.tool.as_deref(),
+            decision = l.decision,
+            policies = ?l.reasons,
+            upstream = l.upstream.as_deref(),
+            upstream_status = l.upstream_status,
+            upstream_ms = l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
+            latency_ms = ctx.started.elapsed().as_secs_f64() * 1e3,
+            error = error.map(|e| e.etype().as_str().to_owned()),
+            "mcp request"
+        );
+    }
+}
+
+/// RFC 9728: where to get a token for this resource.
+fn resource_metadata(session: &Session) -> Reply {
+    let host = session
+        .req_header()
+        .headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let body = serde_json::json!({
+        "resource": format!("http://{host}/mcp"),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Portcullis MCP gateway",
+    });
+    Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
+}

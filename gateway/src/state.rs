@@ -1,0 +1,40 @@
+//! What every call reads: configuration, the registry catalog, the engine, upstreams.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use pingora::connectors::http::Connector;
+use portcullis_policy::Engine;
+use portcullis_registry::tokens::TokenKey;
+
+use crate::config::GatewayConfig;
+use crate::lookup::Catalog;
+use crate::upstream::Upstream;
+use crate::validate::Validators;
+
+pub(crate) struct State {
+    pub(crate) config: GatewayConfig,
+    pub(crate) catalog: ArcSwap<Catalog>,
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) validators: Validators,
+    pub(crate) tokens: TokenKey,
+    pub(crate) upstreams: HashMap<String, Upstream>,
+    pub(crate) connector: Connector,
+}
+
+/// What the `logging` hook records about one request.
+#[derive(Debug, Default)]
+pub(crate) struct CallLog {
+    pub(crate) tenant: Option<String>,
+    pub(crate) principal: Option<String>,
+    pub(crate) chain: Vec<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) tool: Option<String>,
+    pub(crate) decision: Option<&'static str>,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) upstream: Option<String>,
+    pub(crate) upstream_status: Option<u16>,
+    pub(crate) upstream_latency: Option<Duration>,
+}

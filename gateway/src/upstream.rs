@@ -1,0 +1,239 @@
+//! Upstream MCP servers: where they are, and one MCP session with each.
+//!
+//! The gateway speaks to upstreams as an MCP client over Streamable HTTP through pingora's
+//! connector (pooled connections). It initializes one upstream session lazily and
+//! re-initializes it when the upstream answers 404 (session lost).
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use bytes::Bytes;
+use pingora::connectors::http::Connector;
+use pingora::http::RequestHeader;
+use pingora::prelude::HttpPeer;
+use pingora::protocols::http::client::HttpSession;
+use tokio::sync::Mutex;
+
+use crate::config::UpstreamConfig;
+
+/// The protocol version the gateway asks upstreams for.
+pub(crate) const UPSTREAM_PROTOCOL: &str = "2025-06-18";
+
+/// One configured upstream.
+pub(crate) struct Upstream {
+    pub(crate) name: String,
+    addr: SocketAddr,
+    tls: bool,
+    host: String,
+    path: String,
+    connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    session: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("name", &self.name)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an upstream exchange failed.
+#[derive(Debug)]
+pub(crate) enum UpstreamError {
+    Connect(String),
+    Timeout,
+    Protocol(String),
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connect(e) => write!(f, "cannot reach the upstream: {e}"),
+            Self::Timeout => f.write_str("the upstream did not answer in time"),
+            Self::Protocol(e) => write!(f, "the upstream answered badly: {e}"),
+        }
+    }
+}
+
+impl Upstream {
+    pub(crate) fn new(c: &UpstreamConfig) -> Result<Self, String> {
+        let uri: http::Uri = c
+            .url
+            .parse()
+            .map_err(|e| format!("upstream `{}`: bad url: {e}", c.name))?;
+        let tls = uri.scheme_str() == Some("https");
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("upstream `{}`: url has no host", c.name))?
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let addr = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("upstream `{}`: cannot resolve `{host}`: {e}", c.name))?
+            .next()
+            .ok_or_else(|| format!("upstream `{}`: `{host}` resolves to nothing", c.name))?;
+        Ok(Self {
+            name: c.name.clone(),
+            addr,
+            tls,
+            host: uri.authority().map_or(host.clone(), |a| a.to_string()),
+            path: uri
+                .path_and_query()
+                .map_or("/".to_owned(), |p| p.to_string()),
+            connect_timeout: Duration::from_millis(c.connect_timeout_ms),
+            request_timeout: Duration::from_millis(c.request_timeout_ms),
+            session: Mutex::new(None),
+        })
+    }
+
+    fn peer(&self) -> HttpPeer {
+        let sni = if self.tls {
+            self.host.split(':').next().unwrap_or_default().to_owned()
+        } else {
+            String::new()
+        };
+        let mut peer = HttpPeer::new(self.addr, self.tls, sni);
+        peer.options.connection_timeout = Some(self.connect_timeout);
+        peer.options.total_connection_timeout = Some(self.connect_timeout);
+        peer.options.read_timeout = Some(self.request_timeout);
+        peer.options.write_timeout = Some(self.request_timeout);
+        peer.options.idle_timeout = Some(Duration::from_secs(60));
+        peer
+    }
+
+    /// Sends one POST with `body`; returns the open exchange with its response header read.
+    /// The caller's credentials are never part of it.
+    pub(crate) async fn post(
+        &self,
+        connector: &Connector,
+        body: Bytes,
+        session_id: Option<&str>,
+    ) -> Result<Exchange, UpstreamError> {
+        let peer = self.peer();
+        let (mut http, _reused) = connector
+            .get_http_session(&peer)
+            .await
+            .map_err(|e| UpstreamError::Connect(e.etype().as_str().to_owned()))?;
+        let mut req = RequestHeader::build("POST", self.path.as_bytes(), Some(6))
+            .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        let headers = [
+            ("host", self.host.clone()),
+            ("content-type", "application/json".to_owned()),
+            ("accept", "application/json, text/event-stream".to_owned()),
+            ("content-length", body.len().to_string()),
+            ("mcp-protocol-version", UPSTREAM_PROTOCOL.to_owned()),
+        ];
+        for (k, v) in headers {
+            req.insert_header(k, v)
+                .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        }
+        if let Some(id) = session_id {
+            req.insert_header("mcp-session-id", id.to_owned())
+                .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        }
+        let io = |e: Box<pingora::Error>| match e.etype() {
+            pingora::ErrorType::ReadTimedout
+            | pingora::ErrorType::WriteTimedout
+            | pingora::ErrorType::ConnectTimedout => UpstreamError::Timeout,
+            other => UpstreamError::Connect(other.as_str().to_owned()),
+        };
+        http.write_request_header(Box::new(req)).await.map_err(io)?;
+        http.write_request_body(body, true).await.map_err(io)?;
+        http.finish_request_body().await.map_err(io)?;
+        http.read_response_header().await.map_err(io)?;
+        Ok(Exchange { http, peer })
+    }
+
+    /// The upstream MCP session, initialized on first use.
+    pub(crate) async fn session(
+        &self,
+        connector: &Connector,
+    ) -> Result<Option<String>, UpstreamError> {
+        let mut guard = self.session.lock().await;
+        if let Some(id) = guard.as_ref() {
+            return Ok(Some(id.clone()));
+        }
+        let init = serde_json::json!({
+            "jsonrpc": "2.0", "id": "portcullis-init", "method": "initialize",
+            "params": {"protocolVersion": UPSTREAM_PROTOCOL, "capabilities": {},
+                       "clientInfo": {"name": "portcullis-gateway", "version": env!("CARGO_PKG_VERSION")}}
+        });
+        let mut ex = self
+            .post(connector, Bytes::from(init.to_string()), None)
+            .await?;
+        let status = ex.status();
+        let id = ex.header("mcp-session-id");
+        ex.drain().await;
+        ex.release(connector).await;
+        if status != 200 {
+            return Err(UpstreamError::Protocol(format!(
+                "initialize answered HTTP {status}"
+            )));
+        }
+        let note = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let mut ex = self
+            .post(connector, Bytes::from(note.to_string()), id.as_deref())
+            .await?;
+        ex.drain().await;
+        ex.release(connector).await;
+        guard.clone_from(&id);
+        Ok(id)
+    }
+
+    /// Forgets a session the upstream no longer knows.
+    pub(crate) async fn forget_session(&self, stale: Option<&str>) {
+        let mut guard = self.session.lock().await;
+        if guard.as_deref() == stale {
+            *guard = None;
+        }
+    }
+}
+
+/// One request/response exchange with an upstream, response header read.
+pub(crate) struct Exchange {
+    http: HttpSession,
+    peer: HttpPeer,
+}
+
+impl Exchange {
+    pub(crate) fn status(&self) -> u16 {
+        self.http.response_header().map_or(0, |h| h.status.as_u16())
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.http
+            .response_header()
+            .and_then(|h| h.headers.get(name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// The next chunk of the response body; `None` at the end.
+    pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        self.http
+            .read_response_body()
+            .await
+            .map_err(|e| match e.etype() {
+                pingora::ErrorType::ReadTimedout => UpstreamError::Timeout,
+                other => UpstreamError::Protocol(other.as_str().to_owned()),
+            })
+    }
+
+    async fn drain(&mut self) {
+        while let Ok(Some(_)) = self.chunk().await {}
+    }
+
+    /// Returns the connection to the pool when the response was read completely.
+    pub(crate) async fn release(mut self, connector: &Connector) {
+        if self.http.response_done() {
+            connector
+                .release_http_session(self.http, &self.peer, Some(Duration::from_secs(60)))
+                .await;
+        } else {
+            self.http.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! tools/call and tools/list through the gateway: allowed, refused, invalid, and failures.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{BODY_LIMIT, World};
+
+fn text_of(result: &Value) -> Value {
+    serde_json::from_str(
+        result["result"]["content"][0]["text"]
+            .as_str()
+            .expect("text content"),
+    )
+    .expect("json text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_call_is_forwarded_once_without_the_callers_token() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let (status, body) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": "hi"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    let seen = text_of(&body);
+    assert_eq!(
+        seen["tool"], "echo",
+        "the upstream sees its own name for the tool"
+    );
+    assert_eq!(seen["arguments"], json!({"text": "hi"}));
+    assert_eq!(w.seen.calls("echo"), 1, "executed exactly once");
+    assert!(
+        w.seen.authorization.lock().is_empty(),
+        "the caller's token never goes upstream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_and_unknown_tools_look_the_same() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let (_, denied) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "files_secret", "arguments": {}}),
+        )
+        .await;
+    let (_, unknown) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "files_nothing", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(denied["error"]["code"], -32602, "{denied}");
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    let shape = |v: &Value| {
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("files_secret", "X")
+            .replace("files_nothing", "X")
+    };
+    assert_eq!(shape(&denied), shape(&unknown));
+    assert_eq!(w.seen.calls("secret"), 0);
+
+    let (_, list) = w.rpc(&token, "tools/list", json!({})).await;
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["down_gone", "files_echo", "files_slow"],
+        "only what the caller may call"
+    );
+    assert_eq!(
+        list["result"]["tools"][1]["inputSchema"]["required"],
+        json!(["text"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_arguments_are_an_error_result_naming_the_field() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let (status, body) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": 42}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    let text = body["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("argument `text`"), "{text}");
+    assert_eq!(
+        w.seen.calls("echo"),
+        0,
+        "invalid input never reaches the tool"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspended_agents_and_other_tenants_are_refused() {
+    let w = World::start().await;
+    let suspended = w.token(&w.benched, "acme");
+    let (_, body) = w
+        .rpc(
+            &suspended,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    let elsewhere = w.token(&w.reader, "globex");
+    let (_, body) = w
+        .rpc(
+            &elsewhere,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": "x"}}),
+        )
+        .await;
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    assert_eq!(w.seen.calls("echo"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_checked() {
+    let w = World::start().await;
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        .to_string()
+        .into_bytes();
+    let (status, headers, _) = w.post(None, call.clone()).await;
+    assert_eq!(status, 401);
+    let challenge = headers.get("www-authenticate").unwrap().to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer resource_metadata=\"http://")
+            && challenge.contains("/.well-known/oauth-protected-resource"),
+        "{challenge}"
+    );
+    let forged =
+        portcullis_registry::tokens::TokenKey::new(vec![1; 32], "portcullis", "portcullis")
+            .issue(&w.reader, "acme", &[], 60)
+            .unwrap();
+    let (status, _, body) = w.post(Some(&forged), call.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let wrong_audience =
+        portcullis_registry::tokens::TokenKey::new(vec![9; 32], "portcullis", "elsewhere")
+            .issue(&w.reader, "acme", &[], 60)
+            .unwrap();
+    let (status, _, body) = w.post(Some(&wrong_audience), call.clone()).await;
+    assert!(
+        status == 401 && body["message"].as_str().unwrap().contains("audience"),
+        "{body}"
+    );
+    let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+    let claims = serde_json::to_vec(&json!({"sub": w.reader, "tenant": "acme", "iss": "portcullis", "aud": "portcullis", "iat": 1, "exp": 99_999_999_999_u64})).unwrap();
+    let none = format!("{header}.{}.", base64url(&claims));
+    let (status, _, _) = w.post(Some(&none), call.clone()).await;
+    assert_eq!(status, 401, "alg none is refused");
+    let stranger = w.token("someone-unregistered", "acme");
+    let (status, _, _) = w.post(Some(&stranger), call).await;
+    assert_eq!(status, 403);
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_oversized_requests() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let (status, _, body) = w.post(Some(&token), b"{not json".to_vec()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (400, Some(-32700))
+    );
+    let (status, _, body) = w
+        .post(Some(&token), br#"{"jsonrpc":"2.0","id":1}"#.to_vec())
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (400, Some(-32600))
+    );
+    let batch = json!([{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]);
+    let (status, _, body) = w.post(Some(&token), batch.to_string().into_bytes()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (400, Some(-32600)),
+        "{body}"
+    );
+    let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "files_echo", "arguments": {"text": "x".repeat(BODY_LIMIT)}}});
+    let (status, _, body) = w.post(Some(&token), huge.to_string().into_bytes()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let (status, body) = w.rpc(&token, "resources/list", json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (200, Some(-32601))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_64_kib_arrives_intact() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let text = "abcdefgh".repeat(20_000); // 160 KB
+    let (status, body) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": text}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let seen = text_of(&body);
+    assert_eq!(
+        seen["arguments"]["text"].as_str().map(str::len),
+        Some(160_000),
+        "the upstream got every byte"
+    );
+    assert_eq!(
+        seen["argument_bytes"],
+        json!({"text": text}).to_string().len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_down_or_slow_is_a_json_rpc_error_not_a_hang() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let start = Instant::now();
+    let (status, body) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "down_gone", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (200, Some(-32011)),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("down"),
+        "{body}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(5));
+
+    let start = Instant::now();
+    let (status, body) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "files_slow", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (200, Some(-32011)),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in time"),
+        "{body}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "the request timeout (1.5 s) applies"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        w.seen.calls("slow"),
+        1,
+        "a timed-out call is not sent again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initialize_ping_and_notifications() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let (status, headers, body) = w.post(Some(&token), init.to_string().into_bytes()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["protocolVersion"], "2025-06-18");
+    assert!(body["result"]["capabilities"]["tools"].is_object());
+    assert!(headers.get("mcp-session-id").is_some());
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let (status, _, _) = w.post(Some(&token), note.to_string().into_bytes()).await;
+    assert_eq!(status, 202);
+    let (_, pong) = w.rpc(&token, "ping", json!({})).await;
+    assert_eq!(pong["result"], json!({}));
+}

@@ -1,0 +1,13 @@
+//! The gateway over real sockets: a real upstream MCP server, real tokens, real policies.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
+
+mod calls;
+mod harness;
+mod upstream;

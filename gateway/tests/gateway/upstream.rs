@@ -1,0 +1,92 @@
+//! A small MCP server (Streamable HTTP, sessions, JSON responses) that records what it sees.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+pub(crate) struct Seen {
+    /// Executions per tool name.
+    pub(crate) calls: Mutex<HashMap<String, usize>>,
+    /// Whether any request carried an Authorization header.
+    pub(crate) authorization: Mutex<Vec<String>>,
+    sessions: AtomicUsize,
+}
+
+impl Seen {
+    pub(crate) fn calls(&self, tool: &str) -> usize {
+        self.calls.lock().get(tool).copied().unwrap_or(0)
+    }
+}
+
+pub(crate) async fn start() -> (SocketAddr, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let app = Router::new()
+        .route("/mcp", axum::routing::post(handle))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (addr, seen)
+}
+
+async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(a) = headers.get("authorization") {
+        seen.authorization
+            .lock()
+            .push(a.to_str().unwrap_or_default().to_owned());
+    }
+    let msg: Value = serde_json::from_slice(&body).expect("the gateway sends JSON");
+    let method = msg["method"].as_str().unwrap_or_default().to_owned();
+    let id = msg["id"].clone();
+    if method == "initialize" {
+        let n = seen.sessions.fetch_add(1, Ordering::SeqCst);
+        let result = json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "test-upstream", "version": "1"}});
+        return (
+            [("mcp-session-id", format!("s-{n}"))],
+            axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})),
+        )
+            .into_response();
+    }
+    let session = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if !session.starts_with("s-") {
+        return (StatusCode::BAD_REQUEST, "missing session").into_response();
+    }
+    if msg.get("id").is_none() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    if method != "tools/call" {
+        return axum::Json(
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "nope"}}),
+        )
+        .into_response();
+    }
+    let name = msg["params"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    *seen.calls.lock().entry(name.clone()).or_default() += 1;
+    if name == "slow" {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let args = msg["params"]["arguments"].clone();
+    let text = json!({"tool": name, "argument_bytes": args.to_string().len(), "arguments": args})
+        .to_string();
+    axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": text}], "isError": false}})).into_response()
+}
