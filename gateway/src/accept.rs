@@ -9,8 +9,10 @@ use crate::respond::Reply;
 pub(crate) enum Route {
     /// POST /mcp: one JSON-RPC message.
     Mcp,
-    /// GET or DELETE /mcp: not served in the stateless mode.
+    /// GET /mcp: a server-to-client stream (not offered: 405, as the protocol allows).
     McpStream,
+    /// DELETE /mcp: end the session.
+    McpDelete,
     /// RFC 9728 protected resource metadata.
     ResourceMetadata,
     NotFound,
@@ -21,7 +23,8 @@ pub(crate) fn route(session: &Session) -> Route {
     let path = req.uri.path();
     match (req.method.as_str(), path) {
         ("POST", "/mcp") => Route::Mcp,
-        ("GET" | "DELETE", "/mcp") => Route::McpStream,
+        ("GET", "/mcp") => Route::McpStream,
+        ("DELETE", "/mcp") => Route::McpDelete,
         ("GET", p) if p.starts_with("/.well-known/oauth-protected-resource") => {
             Route::ResourceMetadata
         }

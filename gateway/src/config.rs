@@ -13,6 +13,9 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// Largest request body accepted, in bytes (413 past it).
     pub body_limit: usize,
+    /// The key (hex, 32 bytes) that seals MCP session ids; every replica needs the same
+    /// file. Default: `<data_dir>/session.key`, created on first start.
+    pub session_key_file: Option<std::path::PathBuf>,
     /// The MCP servers behind the gateway.
     pub upstreams: Vec<UpstreamConfig>,
 }
@@ -22,6 +25,7 @@ impl Default for GatewayConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit: 1024 * 1024,
+            session_key_file: None,
             upstreams: Vec::new(),
         }
     }

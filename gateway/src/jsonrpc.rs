@@ -7,6 +7,10 @@ pub(crate) const PARSE_ERROR: i64 = -32700;
 pub(crate) const INVALID_REQUEST: i64 = -32600;
 pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 pub(crate) const INVALID_PARAMS: i64 = -32602;
+/// MCP 2026-07-28: a header does not match the body.
+pub(crate) const HEADER_MISMATCH: i64 = -32020;
+/// MCP 2026-07-28: unsupported protocol version (`data.supported` lists ours).
+pub(crate) const UNSUPPORTED_VERSION: i64 = -32022;
 /// Gateway-defined: the call needs a human approval first.
 pub(crate) const APPROVAL_REQUIRED: i64 = -32010;
 /// Gateway-defined: the upstream failed or timed out.

@@ -15,6 +15,7 @@ mod lookup;
 mod mcp;
 mod proxy;
 mod respond;
+mod session;
 mod state;
 mod upstream;
 mod validate;
@@ -64,10 +65,12 @@ impl GatewayHandle {
 
 impl Gateway {
     /// Checks the configuration (upstream names, prefixes, URLs) and builds the gateway.
+    /// `session_key` (at least 32 bytes) seals session ids: every replica needs the same one.
     pub fn new(
         config: GatewayConfig,
         engine: Arc<Engine>,
         tokens: TokenKey,
+        session_key: &[u8],
     ) -> Result<Self, String> {
         config.check()?;
         let upstreams = config
@@ -84,6 +87,11 @@ impl Gateway {
                 tokens,
                 upstreams,
                 connector: Connector::new(None),
+                sessions: session::SessionKeys::new(session_key)?,
+                overrides: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(std::time::Duration::from_secs(24 * 3600))
+                    .build(),
             }),
         })
     }

@@ -7,33 +7,60 @@ use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use serde_json::{Value, json};
 
+use crate::accept;
 use crate::authn::{self, AuthError, Principal};
 use crate::decide::{self, Verdict};
 use crate::jsonrpc::{self, Body, Message};
 use crate::lookup::ToolEntry;
 use crate::respond::Reply;
+use crate::session::SessionState;
 use crate::state::{CallLog, State};
-use crate::{accept, upstream::UpstreamError};
+use crate::upstream::{Upstream, UpstreamError};
+use std::collections::BTreeMap;
 
 /// Protocol versions of the session era the gateway speaks with clients.
-const SUPPORTED: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+const SESSION_ERA: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+/// The stateless era: no initialize, no sessions, headers that repeat the body.
+const STATELESS: &str = "2026-07-28";
 
-/// Handles `POST /mcp`. Returns the reply to send, or `None` when the response was streamed.
-pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog) -> Option<Reply> {
-    let catalog = state.catalog.load_full();
-    let auth = session
+/// How a request relates to an MCP session.
+#[derive(Debug)]
+pub(crate) enum Conversation {
+    /// The 2026-07-28 era: every request stands alone.
+    Stateless,
+    /// A live session of the caller's, opened from its `Mcp-Session-Id`.
+    Session { id: String, state: SessionState },
+}
+
+fn header<'a>(session: &'a Session, name: &str) -> Option<&'a str> {
+    session
         .req_header()
         .headers
-        .get("authorization")
+        .get(name)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let principal = match authn::authenticate(auth.as_deref(), &state.tokens, &catalog) {
-        Ok(p) => p,
-        Err(e) => return Some(refuse(session, &e)),
-    };
+}
+
+/// The principal of a request, or the reply that refuses it.
+pub(crate) fn principal(
+    state: &State,
+    session: &Session,
+    log: &mut CallLog,
+) -> Result<Principal, Reply> {
+    let catalog = state.catalog.load_full();
+    let principal = authn::authenticate(header(session, "authorization"), &state.tokens, &catalog)
+        .map_err(|e| refuse(session, &e))?;
     log.principal = Some(principal.id.clone());
     log.tenant = Some(principal.tenant.clone());
     log.chain.clone_from(&principal.chain);
+    Ok(principal)
+}
+
+/// Handles `POST /mcp`. Returns the reply to send, or `None` when the response was streamed.
+pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog) -> Option<Reply> {
+    let principal = match principal(state, session, log) {
+        Ok(p) => p,
+        Err(reply) => return Some(reply),
+    };
     let body = match accept::read_json_body(session, state.config.body_limit).await {
         Ok(b) => b,
         Err(reply) => return Some(reply),
@@ -51,15 +78,56 @@ pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog
         Err(e) => return Some(Reply::rpc_error(400, &e.id, e.code, &e.message)),
     };
     log.method = message.method().map(str::to_owned);
+    let version = header(session, "mcp-protocol-version").map(str::to_owned);
+    if let Some(v) = version
+        .as_deref()
+        .filter(|v| *v != STATELESS && !SESSION_ERA.contains(v))
+    {
+        let data =
+            json!({"supported": [STATELESS, SESSION_ERA[0], SESSION_ERA[1], SESSION_ERA[2]]});
+        let body = jsonrpc::error_body(
+            &request_id(&message),
+            jsonrpc::UNSUPPORTED_VERSION,
+            &format!("unsupported protocol version `{v}`"),
+            Some(&data),
+        );
+        return Some(Reply::json(400, body));
+    }
+    if version.as_deref() == Some(STATELESS)
+        && let Err(reply) = check_stateless_headers(session, &message)
+    {
+        return Some(reply);
+    }
     let (id, method, params) = match message {
         Message::Request { id, method, params } => (id, method, params),
         Message::Notification { .. } | Message::Response { .. } => return Some(Reply::accepted()),
     };
+    if method == "initialize" {
+        if version.as_deref() == Some(STATELESS) {
+            return Some(Reply::rpc_error(
+                400,
+                &id,
+                jsonrpc::INVALID_REQUEST,
+                "the 2026-07-28 protocol has no `initialize`: use `server/discover`",
+            ));
+        }
+        return Some(initialize(state, &principal, &id, params.as_ref()).await);
+    }
+    let conversation = if version.as_deref() == Some(STATELESS) {
+        Conversation::Stateless
+    } else {
+        match open_session(state, session, &principal) {
+            Ok(c) => c,
+            Err(reply) => return Some(reply),
+        }
+    };
     match method.as_str() {
-        "initialize" => Some(initialize(&id, params.as_ref())),
         "ping" => Some(Reply::rpc_result(&id, &json!({}))),
-        "tools/list" => Some(tools_list(state, &principal, &id)),
-        "tools/call" => tools_call(state, session, log, &principal, id, params).await,
+        "server/discover" => Some(Reply::rpc_result(&id, &discover(STATELESS))),
+        "tools/list" => Some(tools_list(state, &principal, &id, &conversation)),
+        "tools/call" => {
+            tools_call(state, session, log, &principal, &conversation, id, params).await
+        }
         other => Some(Reply::rpc_error(
             200,
             &id,
@@ -67,6 +135,82 @@ pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog
             &format!("method not found: `{other}`"),
         )),
     }
+}
+
+fn request_id(m: &Message) -> Value {
+    match m {
+        Message::Request { id, .. } | Message::Response { id } => id.clone(),
+        Message::Notification { .. } => Value::Null,
+    }
+}
+
+/// 2026-07-28: `Mcp-Method` and `Mcp-Name` must repeat the body (never authorize on them).
+fn check_stateless_headers(session: &Session, message: &Message) -> Result<(), Reply> {
+    let id = request_id(message);
+    let mismatch = |what: &str| {
+        Reply::rpc_error(
+            400,
+            &id,
+            jsonrpc::HEADER_MISMATCH,
+            &format!("`{what}` header does not match the body"),
+        )
+    };
+    let method = message.method().unwrap_or_default();
+    if header(session, "mcp-method") != Some(method) {
+        return Err(mismatch("Mcp-Method"));
+    }
+    if let Message::Request { params, .. } = message
+        && matches!(method, "tools/call" | "resources/read" | "prompts/get")
+    {
+        let key = if method == "resources/read" {
+            "uri"
+        } else {
+            "name"
+        };
+        let name = params
+            .as_ref()
+            .and_then(|p| p.get(key))
+            .and_then(Value::as_str);
+        if header(session, "mcp-name") != name {
+            return Err(mismatch("Mcp-Name"));
+        }
+    }
+    Ok(())
+}
+
+/// The caller's session from `Mcp-Session-Id`: 400 without one, 404 for anything but a live
+/// session of theirs.
+pub(crate) fn open_session(
+    state: &State,
+    session: &Session,
+    principal: &Principal,
+) -> Result<Conversation, Reply> {
+    let Some(id) = header(session, "mcp-session-id") else {
+        return Err(Reply::http_error(
+            400,
+            "bad_request",
+            "missing `Mcp-Session-Id`: initialize first",
+        ));
+    };
+    match state.sessions.open(id, &principal.tenant, &principal.id) {
+        Some(s) => Ok(Conversation::Session {
+            id: id.to_owned(),
+            state: s,
+        }),
+        None => Err(Reply::http_error(
+            404,
+            "session_not_found",
+            "unknown or expired session: initialize again",
+        )),
+    }
+}
+
+fn discover(version: &str) -> Value {
+    json!({
+        "protocolVersion": version,
+        "capabilities": {"tools": {"listChanged": false}},
+        "serverInfo": {"name": "portcullis", "version": env!("CARGO_PKG_VERSION")},
+    })
 }
 
 /// 401 (with the RFC 9728 pointer) or 403.
@@ -95,24 +239,77 @@ fn refuse(session: &Session, e: &AuthError) -> Reply {
     }
 }
 
-fn initialize(id: &Value, params: Option<&Value>) -> Reply {
+/// Opens the session: one upstream session per upstream, sealed into the id.
+async fn initialize(
+    state: &State,
+    principal: &Principal,
+    id: &Value,
+    params: Option<&Value>,
+) -> Reply {
     let asked = params
         .and_then(|p| p.get("protocolVersion"))
         .and_then(Value::as_str);
     let version = asked
-        .filter(|v| SUPPORTED.contains(v))
-        .unwrap_or(SUPPORTED[1]);
-    let result = json!({
-        "protocolVersion": version,
-        "capabilities": {"tools": {"listChanged": false}},
-        "serverInfo": {"name": "portcullis", "version": env!("CARGO_PKG_VERSION")},
+        .filter(|v| SESSION_ERA.contains(v))
+        .unwrap_or(SESSION_ERA[1]);
+    let mut upstreams = BTreeMap::new();
+    for (name, up) in &state.upstreams {
+        // An upstream that is down now gets its session when first needed.
+        match up.open_session(&state.connector).await {
+            Ok(Some(sid)) => {
+                upstreams.insert(name.clone(), sid);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(upstream = %name, "cannot open an upstream session yet: {e}"),
+        }
+    }
+    let sealed = state.sessions.seal(&SessionState {
+        tenant: principal.tenant.clone(),
+        principal: principal.id.clone(),
+        issued: crate::session::now(),
+        protocol: version.to_owned(),
+        upstreams,
     });
-    Reply::rpc_result(id, &result)
-        .with_header("mcp-session-id", uuid::Uuid::new_v4().simple().to_string())
+    match sealed {
+        Ok(sid) => Reply::rpc_result(id, &discover(version)).with_header("mcp-session-id", sid),
+        Err(e) => Reply::rpc_error(500, id, jsonrpc::INVALID_REQUEST, &e),
+    }
+}
+
+/// Ends a session: its upstream sessions are closed (`DELETE /mcp`).
+pub(crate) async fn delete(state: &State, session: &mut Session, log: &mut CallLog) -> Reply {
+    let principal = match principal(state, session, log) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
+    log.method = Some("session/delete".into());
+    let (id, s) = match open_session(state, session, &principal) {
+        Ok(Conversation::Session { id, state: s }) => (id, s),
+        Ok(Conversation::Stateless) => {
+            return Reply::http_error(400, "bad_request", "no session to end");
+        }
+        Err(reply) => return reply,
+    };
+    for (name, up) in &state.upstreams {
+        let sid = state
+            .overrides
+            .get(&(id.clone(), name.clone()))
+            .or_else(|| s.upstreams.get(name).cloned());
+        if let Some(sid) = sid {
+            up.close_session(&state.connector, &sid).await;
+        }
+        state.overrides.invalidate(&(id.clone(), name.clone()));
+    }
+    Reply::accepted().with_status(204)
 }
 
 /// The tools the caller may call (a denied tool is not listed: it looks unknown).
-fn tools_list(state: &State, principal: &Principal, id: &Value) -> Reply {
+fn tools_list(
+    state: &State,
+    principal: &Principal,
+    id: &Value,
+    _conversation: &Conversation,
+) -> Reply {
     let catalog = state.catalog.load();
     let mut tools: Vec<&Arc<ToolEntry>> = catalog
         .tools_of(&principal.tenant)
@@ -134,6 +331,7 @@ async fn tools_call(
     session: &mut Session,
     log: &mut CallLog,
     principal: &Principal,
+    conversation: &Conversation,
     id: Value,
     params: Option<Value>,
 ) -> Option<Reply> {
@@ -199,6 +397,7 @@ async fn tools_call(
         state,
         session,
         log,
+        conversation,
         &tool.upstream,
         &id,
         Bytes::from(body.to_string()),
@@ -206,11 +405,49 @@ async fn tools_call(
     .await
 }
 
+/// The upstream session to use: the one sealed in the caller's session (or its replacement
+/// after the upstream lost it), else the shared one of stateless callers. `stale` is a
+/// session the upstream just answered 404 for: a new one is opened in its place.
+async fn upstream_session(
+    state: &State,
+    conversation: &Conversation,
+    name: &str,
+    up: &Upstream,
+    stale: Option<&str>,
+) -> Result<Option<String>, UpstreamError> {
+    match conversation {
+        Conversation::Stateless => {
+            if stale.is_some() {
+                up.forget_shared(stale).await;
+            }
+            up.shared_session(&state.connector).await
+        }
+        Conversation::Session { id, state: sealed } => {
+            let key = (id.clone(), name.to_owned());
+            let known = state
+                .overrides
+                .get(&key)
+                .or_else(|| sealed.upstreams.get(name).cloned());
+            match known {
+                Some(sid) if stale != Some(sid.as_str()) => Ok(Some(sid)),
+                _ => {
+                    let fresh = up.open_session(&state.connector).await?;
+                    if let Some(sid) = &fresh {
+                        state.overrides.insert(key, sid.clone());
+                    }
+                    Ok(fresh)
+                }
+            }
+        }
+    }
+}
+
 /// Step 9: send the call to its upstream exactly once and stream the answer back.
 async fn forward(
     state: &State,
     session: &mut Session,
     log: &mut CallLog,
+    conversation: &Conversation,
     upstream: &str,
     id: &Value,
     body: Bytes,
@@ -232,13 +469,12 @@ async fn forward(
         // once and send it again. Nothing else is ever re-sent.
         let mut stale = None;
         for _ in 0..2 {
-            let sid = up.session(&state.connector).await?;
+            let sid = upstream_session(state, conversation, upstream, up, stale.as_deref()).await?;
             let ex = up
                 .post(&state.connector, body.clone(), sid.as_deref())
                 .await?;
             if ex.status() == 404 && sid.is_some() && stale.is_none() {
                 ex.release(&state.connector).await;
-                up.forget_session(sid.as_deref()).await;
                 stale = sid;
                 continue;
             }

@@ -47,10 +47,11 @@ impl ProxyHttp for McpProxy {
                 Reply::http_error(
                     405,
                     "method_not_allowed",
-                    "this gateway serves MCP over POST only",
+                    "no server-to-client stream: responses arrive on each POST",
                 )
-                .with_header("allow", "POST".into()),
+                .with_header("allow", "POST, DELETE".into()),
             ),
+            Route::McpDelete => Some(crate::mcp::delete(&self.state, session, &mut ctx.log).await),
             Route::ResourceMetadata => Some(resource_metadata(session)),
             Route::NotFound => Some(Reply::http_error(
                 404,

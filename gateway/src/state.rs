@@ -11,6 +11,7 @@ use portcullis_registry::tokens::TokenKey;
 
 use crate::config::GatewayConfig;
 use crate::lookup::Catalog;
+use crate::session::SessionKeys;
 use crate::upstream::Upstream;
 use crate::validate::Validators;
 
@@ -22,6 +23,9 @@ pub(crate) struct State {
     pub(crate) tokens: TokenKey,
     pub(crate) upstreams: HashMap<String, Upstream>,
     pub(crate) connector: Connector,
+    pub(crate) sessions: SessionKeys,
+    /// (session id, upstream) → an upstream session opened after the sealed one was lost.
+    pub(crate) overrides: moka::sync::Cache<(String, String), String>,
 }
 
 /// What the `logging` hook records about one request.

@@ -112,12 +112,23 @@ impl Upstream {
         body: Bytes,
         session_id: Option<&str>,
     ) -> Result<Exchange, UpstreamError> {
+        self.send(connector, "POST", Some(body), session_id).await
+    }
+
+    async fn send(
+        &self,
+        connector: &Connector,
+        method: &str,
+        body: Option<Bytes>,
+        session_id: Option<&str>,
+    ) -> Result<Exchange, UpstreamError> {
+        let body = body.unwrap_or_default();
         let peer = self.peer();
         let (mut http, _reused) = connector
             .get_http_session(&peer)
             .await
             .map_err(|e| UpstreamError::Connect(e.etype().as_str().to_owned()))?;
-        let mut req = RequestHeader::build("POST", self.path.as_bytes(), Some(6))
+        let mut req = RequestHeader::build(method, self.path.as_bytes(), Some(6))
             .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let headers = [
             ("host", self.host.clone()),
@@ -147,8 +158,8 @@ impl Upstream {
         Ok(Exchange { http, peer })
     }
 
-    /// The upstream MCP session, initialized on first use.
-    pub(crate) async fn session(
+    /// The upstream session shared by stateless callers, opened on first use.
+    pub(crate) async fn shared_session(
         &self,
         connector: &Connector,
     ) -> Result<Option<String>, UpstreamError> {
@@ -156,6 +167,17 @@ impl Upstream {
         if let Some(id) = guard.as_ref() {
             return Ok(Some(id.clone()));
         }
+        let id = self.open_session(connector).await?;
+        guard.clone_from(&id);
+        Ok(id)
+    }
+
+    /// Opens a new upstream MCP session (initialize, then notifications/initialized).
+    /// `None` when the upstream keeps no sessions.
+    pub(crate) async fn open_session(
+        &self,
+        connector: &Connector,
+    ) -> Result<Option<String>, UpstreamError> {
         let init = serde_json::json!({
             "jsonrpc": "2.0", "id": "portcullis-init", "method": "initialize",
             "params": {"protocolVersion": UPSTREAM_PROTOCOL, "capabilities": {},
@@ -179,12 +201,19 @@ impl Upstream {
             .await?;
         ex.drain().await;
         ex.release(connector).await;
-        guard.clone_from(&id);
         Ok(id)
     }
 
-    /// Forgets a session the upstream no longer knows.
-    pub(crate) async fn forget_session(&self, stale: Option<&str>) {
+    /// Ends an upstream session (DELETE), best effort.
+    pub(crate) async fn close_session(&self, connector: &Connector, id: &str) {
+        if let Ok(mut ex) = self.send(connector, "DELETE", None, Some(id)).await {
+            ex.drain().await;
+            ex.release(connector).await;
+        }
+    }
+
+    /// Forgets a shared session the upstream no longer knows.
+    pub(crate) async fn forget_shared(&self, stale: Option<&str>) {
         let mut guard = self.session.lock().await;
         if guard.as_deref() == stale {
             *guard = None;

@@ -80,24 +80,7 @@ impl TokenKey {
 
     /// Reads the key at `path`, creating a random one (mode 0600) if there is none.
     pub fn load_or_create(path: &Path, issuer: &str, audience: &str) -> Result<Self, TokenError> {
-        let secret = match std::fs::read_to_string(path) {
-            Ok(text) => decode_hex(text.trim())
-                .filter(|k| k.len() >= 32)
-                .ok_or_else(|| {
-                    TokenError(format!(
-                        "{}: not a hex key of at least 32 bytes",
-                        path.display()
-                    ))
-                })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let secret: [u8; 32] = rand::random();
-                write_private(path, &encode_hex(&secret))
-                    .map_err(|e| TokenError(format!("cannot create {}: {e}", path.display())))?;
-                tracing::info!(path = %path.display(), "created a new token signing key");
-                secret.to_vec()
-            }
-            Err(e) => return Err(TokenError(format!("cannot read {}: {e}", path.display()))),
-        };
+        let secret = load_or_create_secret(path, "token signing key").map_err(TokenError)?;
         Ok(Self::new(secret, issuer, audience))
     }
 
@@ -171,6 +154,24 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
         K::InvalidAlgorithm => "token algorithm is not accepted".into(),
         K::MissingRequiredClaim(c) => format!("token lacks the `{c}` claim"),
         _ => "token is malformed".into(),
+    }
+}
+
+/// Reads a hex secret of at least 32 bytes at `path`, creating a random 32-byte one (mode
+/// 0600) if the file does not exist. `what` names it in messages.
+pub fn load_or_create_secret(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => decode_hex(text.trim())
+            .filter(|k| k.len() >= 32)
+            .ok_or_else(|| format!("{}: not a hex key of at least 32 bytes", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret: [u8; 32] = rand::random();
+            write_private(path, &encode_hex(&secret))
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "created a new {what}");
+            Ok(secret.to_vec())
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
 }
 

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use portcullis_admin_api::{AppState, Metrics};
 use portcullis_gateway::Gateway;
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
-use portcullis_registry::tokens::TokenKey;
+use portcullis_registry::tokens::{TokenKey, load_or_create_secret};
 use portcullis_registry::{DynStore, RedisStore, SqliteStore};
 
 use crate::config::{Backend, Config};
@@ -33,9 +33,21 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         &config.auth.issuer,
         &config.auth.audience,
     )?;
+    let session_key_file = config
+        .gateway
+        .session_key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("session.key"));
+    let session_key =
+        load_or_create_secret(&session_key_file, "session key").map_err(|e| anyhow::anyhow!(e))?;
     let gateway = Arc::new(
-        Gateway::new(config.gateway.clone(), engine.clone(), tokens.clone())
-            .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
+        Gateway::new(
+            config.gateway.clone(),
+            engine.clone(),
+            tokens.clone(),
+            &session_key,
+        )
+        .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
     );
     let (feed_engine, feed_gateway) = (engine.clone(), gateway.clone());
     let _follower = portcullis_registry::follow(store.clone(), move |snapshot| {

@@ -15,8 +15,13 @@ use serde_json::{Value, json};
 
 use crate::upstream::{self, Seen};
 
+pub(crate) const SESSION_KEY: [u8; 32] = [3; 32];
+
 pub(crate) struct World {
     pub(crate) url: String,
+    pub(crate) replica_url: String,
+    sessions: parking_lot::Mutex<std::collections::HashMap<String, String>>,
+    _replica: GatewayHandle,
     pub(crate) key: TokenKey,
     pub(crate) seen: Arc<Seen>,
     pub(crate) reader: String,
@@ -96,6 +101,7 @@ impl World {
         let config = GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             body_limit: BODY_LIMIT,
+            session_key_file: None,
             upstreams: vec![
                 UpstreamConfig {
                     name: "files".into(),
@@ -117,13 +123,22 @@ impl World {
         let engine =
             Arc::new(Engine::from_dir(&policies, EngineConfig::default()).expect("policies"));
         let key = TokenKey::new(vec![9; 32], "portcullis", "portcullis");
-        let gateway = Gateway::new(config, engine.clone(), key.clone()).expect("gateway");
+        let gateway = Gateway::new(config.clone(), engine.clone(), key.clone(), &SESSION_KEY)
+            .expect("gateway");
+        // A second replica with the same session key, to prove sessions move between them.
+        let replica =
+            Gateway::new(config, engine.clone(), key.clone(), &SESSION_KEY).expect("replica");
         let snapshot = store.snapshot().await.expect("snapshot");
         engine.set_directory(Arc::new(snapshot.to_directory().expect("directory")));
         gateway.install(&snapshot);
+        replica.install(&snapshot);
         let handle = gateway.start().expect("start");
+        let replica = replica.start().expect("start replica");
         Self {
             url: format!("http://{}/mcp", handle.addr),
+            replica_url: format!("http://{}/mcp", replica.addr),
+            sessions: parking_lot::Mutex::new(std::collections::HashMap::new()),
+            _replica: replica,
             key,
             seen,
             reader,
@@ -144,14 +159,32 @@ impl World {
         token: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.post_to(&self.url, token, None, &[], body).await
+    }
+
+    /// POSTs to `url` with an optional session and extra headers.
+    pub(crate) async fn post_to(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        session: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let mut req = self
             .http
-            .post(&self.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
         }
         let resp = req.send().await.expect("send");
         let status = resp.status().as_u16();
@@ -164,9 +197,54 @@ impl World {
         )
     }
 
+    /// Initializes a session for `token`; returns its id.
+    pub(crate) async fn initialize(&self, url: &str, token: &str) -> String {
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+        let (status, headers, body) = self
+            .post_to(url, Some(token), None, &[], init.to_string().into_bytes())
+            .await;
+        assert_eq!(status, 200, "{body}");
+        headers
+            .get("mcp-session-id")
+            .expect("session id")
+            .to_str()
+            .expect("ascii")
+            .to_owned()
+    }
+
+    /// One request in a session of `token` (initialized on first use).
     pub(crate) async fn rpc(&self, token: &str, method: &str, params: Value) -> (u16, Value) {
+        let existing = self.sessions.lock().get(token).cloned();
+        let session = match existing {
+            Some(s) => s,
+            None => {
+                let s = self.initialize(&self.url, token).await;
+                self.sessions.lock().insert(token.to_owned(), s.clone());
+                s
+            }
+        };
+        self.rpc_in(&self.url, token, &session, method, params)
+            .await
+    }
+
+    pub(crate) async fn rpc_in(
+        &self,
+        url: &str,
+        token: &str,
+        session: &str,
+        method: &str,
+        params: Value,
+    ) -> (u16, Value) {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let (status, _, json) = self.post(Some(token), body.to_string().into_bytes()).await;
+        let (status, _, json) = self
+            .post_to(
+                url,
+                Some(token),
+                Some(session),
+                &[],
+                body.to_string().into_bytes(),
+            )
+            .await;
         (status, json)
     }
 }

@@ -10,4 +10,5 @@
 
 mod calls;
 mod harness;
+mod sessions;
 mod upstream;

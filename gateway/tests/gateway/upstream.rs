@@ -21,9 +21,22 @@ pub(crate) struct Seen {
     /// Whether any request carried an Authorization header.
     pub(crate) authorization: Mutex<Vec<String>>,
     sessions: AtomicUsize,
+    /// Sessions this server knows; forgetting them makes it answer 404.
+    live: Mutex<std::collections::HashSet<String>>,
+    /// Sessions ended with DELETE.
+    pub(crate) deleted: Mutex<Vec<String>>,
 }
 
 impl Seen {
+    /// Forgets every session, as a restarted server would.
+    pub(crate) fn forget_sessions(&self) {
+        self.live.lock().clear();
+    }
+
+    pub(crate) fn sessions_opened(&self) -> usize {
+        self.sessions.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn calls(&self, tool: &str) -> usize {
         self.calls.lock().get(tool).copied().unwrap_or(0)
     }
@@ -32,7 +45,7 @@ impl Seen {
 pub(crate) async fn start() -> (SocketAddr, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let app = Router::new()
-        .route("/mcp", axum::routing::post(handle))
+        .route("/mcp", axum::routing::post(handle).delete(end))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -53,6 +66,7 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
     let id = msg["id"].clone();
     if method == "initialize" {
         let n = seen.sessions.fetch_add(1, Ordering::SeqCst);
+        seen.live.lock().insert(format!("s-{n}"));
         let result = json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "test-upstream", "version": "1"}});
         return (
             [("mcp-session-id", format!("s-{n}"))],
@@ -65,8 +79,11 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    if !session.starts_with("s-") {
+    if session.is_empty() {
         return (StatusCode::BAD_REQUEST, "missing session").into_response();
+    }
+    if !seen.live.lock().contains(&session) {
+        return (StatusCode::NOT_FOUND, "unknown session").into_response();
     }
     if msg.get("id").is_none() {
         return StatusCode::ACCEPTED.into_response();
@@ -89,4 +106,15 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
     let text = json!({"tool": name, "argument_bytes": args.to_string().len(), "arguments": args})
         .to_string();
     axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": text}], "isError": false}})).into_response()
+}
+
+async fn end(State(seen): State<Arc<Seen>>, headers: HeaderMap) -> StatusCode {
+    let session = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    seen.live.lock().remove(&session);
+    seen.deleted.lock().push(session);
+    StatusCode::NO_CONTENT
 }

@@ -1,0 +1,151 @@
+//! MCP sessions (`Mcp-Session-Id`) that any replica can serve, and that bind to the caller.
+//!
+//! A session id is the session's state sealed with AES-256-GCM under a key from the
+//! configuration: the tenant and principal it belongs to, when it began, the protocol version,
+//! and the upstream session opened for it on each upstream. Any instance with the key can
+//! open it, so a session survives a restart or a move to another replica; a token for
+//! another principal, a tampered id or an expired one is an unknown session (404).
+
+use std::collections::BTreeMap;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+/// How long a session lives.
+const LIFETIME_SECS: u64 = 24 * 3600;
+/// Binds ciphertexts to this use of the key.
+const AAD: &[u8] = b"portcullis mcp session v1";
+
+/// What a session id carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SessionState {
+    pub(crate) tenant: String,
+    pub(crate) principal: String,
+    pub(crate) issued: u64,
+    pub(crate) protocol: String,
+    /// Upstream name → the upstream's session id for this session.
+    #[serde(default)]
+    pub(crate) upstreams: BTreeMap<String, String>,
+}
+
+pub(crate) struct SessionKeys {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKeys(..)")
+    }
+}
+
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl SessionKeys {
+    /// Uses the first 32 bytes of `key`.
+    pub(crate) fn new(key: &[u8]) -> Result<Self, String> {
+        let key = key
+            .get(..32)
+            .ok_or("the session key must be at least 32 bytes")?;
+        let cipher = Aes256Gcm::new_from_slice(key)
+            .map_err(|_| "the session key must be 32 bytes".to_owned())?;
+        Ok(Self { cipher })
+    }
+
+    /// Seals `state` into a session id (visible ASCII: base64url).
+    pub(crate) fn seal(&self, state: &SessionState) -> Result<String, String> {
+        let plain = serde_json::to_vec(state).map_err(|e| e.to_string())?;
+        let nonce_bytes: [u8; 12] = rand::random();
+        let nonce = Nonce::from(nonce_bytes);
+        let sealed = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: &plain,
+                    aad: AAD,
+                },
+            )
+            .map_err(|_| "cannot seal the session".to_owned())?;
+        let mut out = Vec::with_capacity(12 + sealed.len());
+        out.extend_from_slice(&nonce_bytes);
+        out.extend_from_slice(&sealed);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens a session id for the caller; `None` for anything but a live session of theirs.
+    pub(crate) fn open(&self, id: &str, tenant: &str, principal: &str) -> Option<SessionState> {
+        let raw = URL_SAFE_NO_PAD.decode(id.as_bytes()).ok()?;
+        let (nonce, sealed) = (raw.get(..12)?, raw.get(12..)?);
+        let nonce: [u8; 12] = nonce.try_into().ok()?;
+        let plain = self
+            .cipher
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: AAD,
+                },
+            )
+            .ok()?;
+        let state: SessionState = serde_json::from_slice(&plain).ok()?;
+        let live = now() < state.issued.saturating_add(LIFETIME_SECS);
+        (live && state.tenant == tenant && state.principal == principal).then_some(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SessionKeys, SessionState, now};
+
+    fn state() -> SessionState {
+        SessionState {
+            tenant: "acme".into(),
+            principal: "agent-1".into(),
+            issued: now(),
+            protocol: "2025-06-18".into(),
+            upstreams: [("files".to_owned(), "s-1".to_owned())].into(),
+        }
+    }
+
+    #[test]
+    fn sealed_sessions_open_only_for_their_principal() {
+        let keys = SessionKeys::new(&[5; 32]).unwrap();
+        let id = keys.seal(&state()).unwrap();
+        assert!(id.bytes().all(|b| b.is_ascii_graphic()));
+        assert_eq!(keys.open(&id, "acme", "agent-1"), Some(state()));
+        assert_eq!(keys.open(&id, "acme", "agent-2"), None, "another principal");
+        assert_eq!(keys.open(&id, "globex", "agent-1"), None, "another tenant");
+        let other = SessionKeys::new(&[6; 32]).unwrap();
+        assert_eq!(other.open(&id, "acme", "agent-1"), None, "another key");
+        let mut tampered = id.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            keys.open(std::str::from_utf8(&tampered).unwrap(), "acme", "agent-1"),
+            None
+        );
+        assert_eq!(keys.open("garbage", "acme", "agent-1"), None);
+        assert_ne!(keys.seal(&state()).unwrap(), id, "a fresh nonce every time");
+    }
+
+    #[test]
+    fn expired_sessions_do_not_open() {
+        let keys = SessionKeys::new(&[5; 32]).unwrap();
+        let old = SessionState {
+            issued: now() - 25 * 3600,
+            ..state()
+        };
+        assert_eq!(
+            keys.open(&keys.seal(&old).unwrap(), "acme", "agent-1"),
+            None
+        );
+    }
+}

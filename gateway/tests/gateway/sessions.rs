@@ -1,0 +1,186 @@
+//! MCP sessions: bound to the caller, portable across replicas, re-established upstream.
+
+use serde_json::json;
+
+use crate::harness::World;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_need_the_callers_own_live_session() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        .to_string()
+        .into_bytes();
+    let (status, _, body) = w
+        .post_to(&w.url, Some(&reader), None, &[], list.clone())
+        .await;
+    assert_eq!(status, 400, "no session: {body}");
+    assert!(body["message"].as_str().unwrap().contains("Mcp-Session-Id"));
+    let (status, _, _) = w
+        .post_to(&w.url, Some(&reader), Some("made-up"), &[], list.clone())
+        .await;
+    assert_eq!(status, 404, "unknown session");
+
+    let session = w.initialize(&w.url, &reader).await;
+    let (status, _, _) = w
+        .post_to(&w.url, Some(&reader), Some(&session), &[], list.clone())
+        .await;
+    assert_eq!(status, 200);
+    // The same session id with another principal's token is unknown to them.
+    let other = w.token(&w.benched, "acme");
+    let (status, _, _) = w
+        .post_to(&w.url, Some(&other), Some(&session), &[], list)
+        .await;
+    assert_eq!(status, 404, "a session is bound to its principal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_moves_to_another_replica() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let session = w.initialize(&w.url, &reader).await;
+    let (status, body) = w
+        .rpc_in(
+            &w.replica_url,
+            &reader,
+            &session,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": "hop"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    assert_eq!(w.seen.calls("echo"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_upstream_session_is_reopened_and_the_call_runs_once() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let (_, first) = w
+        .rpc(
+            &reader,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": "one"}}),
+        )
+        .await;
+    assert_eq!(first["result"]["isError"], false, "{first}");
+    let opened = w.seen.sessions_opened();
+    w.seen.forget_sessions();
+    let (status, second) = w
+        .rpc(
+            &reader,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": "two"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["result"]["isError"], false, "{second}");
+    assert_eq!(
+        w.seen.sessions_opened(),
+        opened + 1,
+        "one new upstream session"
+    );
+    assert_eq!(w.seen.calls("echo"), 2, "each call ran exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_ends_the_session_upstream_too() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let session = w.initialize(&w.url, &reader).await;
+    let resp = w
+        .http
+        .delete(&w.url)
+        .bearer_auth(&reader)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(
+        !w.seen.deleted.lock().is_empty(),
+        "the upstream session was closed"
+    );
+    let resp = w
+        .http
+        .get(&w.url)
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405, "no server-to-client stream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stateless_era_checks_headers_against_the_body() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "files_echo", "arguments": {"text": "x"}, "_meta": {"protocolVersion": "2026-07-28"}}}).to_string().into_bytes();
+    let era = ("mcp-protocol-version", "2026-07-28");
+    let (status, _, body) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            None,
+            &[
+                era,
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "files_echo"),
+            ],
+            call.clone(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    let (status, _, body) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            None,
+            &[
+                era,
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "files_secret"),
+            ],
+            call.clone(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "a header naming another tool"
+    );
+    let (status, _, body) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            None,
+            &[era, ("mcp-method", "tools/list")],
+            call.clone(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (400, Some(-32020))
+    );
+    let (status, _, body) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            None,
+            &[("mcp-protocol-version", "1999-01-01")],
+            call,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_i64()),
+        (400, Some(-32022))
+    );
+    assert!(
+        body["error"]["data"]["supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28"))
+    );
+}
