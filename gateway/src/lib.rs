@@ -13,6 +13,7 @@ mod decide;
 mod jsonrpc;
 mod lookup;
 mod mcp;
+mod metrics;
 mod proxy;
 mod respond;
 mod session;
@@ -71,7 +72,10 @@ impl Gateway {
         engine: Arc<Engine>,
         tokens: TokenKey,
         session_key: &[u8],
+        registry: &prometheus::Registry,
     ) -> Result<Self, String> {
+        let metrics =
+            metrics::Metrics::new(registry, engine.clone()).map_err(|e| format!("metrics: {e}"))?;
         config.check()?;
         let upstreams = config
             .upstreams
@@ -88,6 +92,7 @@ impl Gateway {
                 upstreams,
                 connector: Connector::new(None),
                 sessions: session::SessionKeys::new(session_key)?,
+                metrics,
                 overrides: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(24 * 3600))

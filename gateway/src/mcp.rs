@@ -271,7 +271,10 @@ async fn initialize(
         upstreams,
     });
     match sealed {
-        Ok(sid) => Reply::rpc_result(id, &discover(version)).with_header("mcp-session-id", sid),
+        Ok(sid) => {
+            state.metrics.sessions_opened.inc();
+            Reply::rpc_result(id, &discover(version)).with_header("mcp-session-id", sid)
+        }
         Err(e) => Reply::rpc_error(500, id, jsonrpc::INVALID_REQUEST, &e),
     }
 }
@@ -300,6 +303,7 @@ pub(crate) async fn delete(state: &State, session: &mut Session, log: &mut CallL
         }
         state.overrides.invalidate(&(id.clone(), name.clone()));
     }
+    state.metrics.sessions_closed.inc();
     Reply::accepted().with_status(204)
 }
 
@@ -356,7 +360,12 @@ async fn tools_call(
     let arguments = Value::Object(call.arguments.clone());
     let invalid = state.validators.check(&tool, &arguments).err();
     let request = decide::call_request(principal, &tool, &call.arguments, invalid.is_none());
+    let deciding = std::time::Instant::now();
     let (verdict, decision) = decide::decide(&state.engine, &request);
+    state
+        .metrics
+        .decision_seconds
+        .observe(deciding.elapsed().as_secs_f64());
     log.reasons.clone_from(&decision.reasons);
     match (verdict, invalid) {
         (Verdict::Allow, _) => {}
@@ -487,11 +496,24 @@ async fn forward(
     .await;
     let mut ex = match exchange {
         Ok(Ok(ex)) => ex,
-        Ok(Err(e)) => return Some(failed(e)),
-        Err(_) => return Some(failed(UpstreamError::Timeout)),
+        Ok(Err(e)) => {
+            state.metrics.upstream_failed(upstream, &e);
+            return Some(failed(e));
+        }
+        Err(_) => {
+            state
+                .metrics
+                .upstream_failed(upstream, &UpstreamError::Timeout);
+            return Some(failed(UpstreamError::Timeout));
+        }
     };
     log.upstream_status = Some(ex.status());
     log.upstream_latency = Some(started.elapsed());
+    state
+        .metrics
+        .upstream_seconds
+        .with_label_values(&[upstream])
+        .observe(started.elapsed().as_secs_f64());
     let status = ex.status();
     let content_type = ex
         .header("content-type")

@@ -81,6 +81,16 @@ impl ProxyHttp for McpProxy {
     async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut Ctx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let l = &ctx.log;
+        if let Some(method) = l.method.as_deref() {
+            let decision = l
+                .decision
+                .unwrap_or(if status < 400 { "none" } else { "refused" });
+            self.state
+                .metrics
+                .requests
+                .with_label_values(&[method, l.tool.as_deref().unwrap_or(""), decision])
+                .inc();
+        }
         tracing::info!(
             target: "portcullis::audit",
             status,

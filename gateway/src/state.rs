@@ -11,6 +11,7 @@ use portcullis_registry::tokens::TokenKey;
 
 use crate::config::GatewayConfig;
 use crate::lookup::Catalog;
+use crate::metrics::Metrics;
 use crate::session::SessionKeys;
 use crate::upstream::Upstream;
 use crate::validate::Validators;
@@ -24,6 +25,7 @@ pub(crate) struct State {
     pub(crate) upstreams: HashMap<String, Upstream>,
     pub(crate) connector: Connector,
     pub(crate) sessions: SessionKeys,
+    pub(crate) metrics: Metrics,
     /// (session id, upstream) → an upstream session opened after the sealed one was lost.
     pub(crate) overrides: moka::sync::Cache<(String, String), String>,
 }

@@ -33,6 +33,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         &config.auth.issuer,
         &config.auth.audience,
     )?;
+    let registry = prometheus::Registry::new();
     let session_key_file = config
         .gateway
         .session_key_file
@@ -46,6 +47,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
             engine.clone(),
             tokens.clone(),
             &session_key,
+            &registry,
         )
         .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
     );
@@ -62,7 +64,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
     tracing::info!(addr = %data_plane.addr, "MCP gateway listening");
 
-    let metrics = Metrics::new(prometheus::Registry::new())?;
+    let metrics = Metrics::new(registry)?;
     let app = portcullis_admin_api::router(
         AppState {
             store,

@@ -324,3 +324,49 @@ async fn initialize_ping_and_notifications() {
     let (_, pong) = w.rpc(&token, "ping", json!({})).await;
     assert_eq!(pong["result"], json!({}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_calls_decisions_and_upstream_failures() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    w.rpc(
+        &token,
+        "tools/call",
+        json!({"name": "files_echo", "arguments": {"text": "a"}}),
+    )
+    .await;
+    w.rpc(
+        &token,
+        "tools/call",
+        json!({"name": "files_echo", "arguments": {"text": "b"}}),
+    )
+    .await;
+    w.rpc(
+        &token,
+        "tools/call",
+        json!({"name": "files_secret", "arguments": {}}),
+    )
+    .await;
+    w.rpc(
+        &token,
+        "tools/call",
+        json!({"name": "down_gone", "arguments": {}}),
+    )
+    .await;
+    let m = w.metrics();
+    assert!(m.contains(r#"portcullis_gateway_requests_total{decision="allow",method="tools/call",tool="files_echo"} 2"#), "{m}");
+    assert!(m.contains(r#"portcullis_gateway_requests_total{decision="deny",method="tools/call",tool="files_secret"} 1"#), "{m}");
+    assert!(
+        m.contains(r#"portcullis_gateway_upstream_errors_total{kind="connect",upstream="down"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains("portcullis_gateway_sessions_opened_total 1"),
+        "{m}"
+    );
+    assert!(m.contains("portcullis_decision_cache_misses_total"), "{m}");
+    assert!(
+        m.contains("portcullis_gateway_upstream_seconds_count{upstream=\"files\"} 2"),
+        "{m}"
+    );
+}

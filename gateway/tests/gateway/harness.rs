@@ -20,6 +20,7 @@ pub(crate) const SESSION_KEY: [u8; 32] = [3; 32];
 pub(crate) struct World {
     pub(crate) url: String,
     pub(crate) replica_url: String,
+    pub(crate) registry: prometheus::Registry,
     sessions: parking_lot::Mutex<std::collections::HashMap<String, String>>,
     _replica: GatewayHandle,
     pub(crate) key: TokenKey,
@@ -123,11 +124,24 @@ impl World {
         let engine =
             Arc::new(Engine::from_dir(&policies, EngineConfig::default()).expect("policies"));
         let key = TokenKey::new(vec![9; 32], "portcullis", "portcullis");
-        let gateway = Gateway::new(config.clone(), engine.clone(), key.clone(), &SESSION_KEY)
-            .expect("gateway");
+        let registry = prometheus::Registry::new();
+        let gateway = Gateway::new(
+            config.clone(),
+            engine.clone(),
+            key.clone(),
+            &SESSION_KEY,
+            &registry,
+        )
+        .expect("gateway");
         // A second replica with the same session key, to prove sessions move between them.
-        let replica =
-            Gateway::new(config, engine.clone(), key.clone(), &SESSION_KEY).expect("replica");
+        let replica = Gateway::new(
+            config,
+            engine.clone(),
+            key.clone(),
+            &SESSION_KEY,
+            &prometheus::Registry::new(),
+        )
+        .expect("replica");
         let snapshot = store.snapshot().await.expect("snapshot");
         engine.set_directory(Arc::new(snapshot.to_directory().expect("directory")));
         gateway.install(&snapshot);
@@ -137,6 +151,7 @@ impl World {
         Self {
             url: format!("http://{}/mcp", handle.addr),
             replica_url: format!("http://{}/mcp", replica.addr),
+            registry,
             sessions: parking_lot::Mutex::new(std::collections::HashMap::new()),
             _replica: replica,
             key,
@@ -246,5 +261,14 @@ impl World {
             )
             .await;
         (status, json)
+    }
+}
+
+impl World {
+    /// The metrics text, as `/metrics` would serve it.
+    pub(crate) fn metrics(&self) -> String {
+        prometheus::TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .expect("encode")
     }
 }

@@ -1,0 +1,133 @@
+//! Gateway metrics, registered in the Prometheus registry the admin API serves at `/metrics`.
+
+use std::sync::Arc;
+
+use portcullis_policy::Engine;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
+
+#[derive(Clone, Debug)]
+pub(crate) struct Metrics {
+    /// Calls by JSON-RPC method, tool and decision.
+    pub(crate) requests: IntCounterVec,
+    pub(crate) decision_seconds: Histogram,
+    pub(crate) upstream_seconds: HistogramVec,
+    pub(crate) upstream_errors: IntCounterVec,
+    pub(crate) sessions_opened: IntCounter,
+    pub(crate) sessions_closed: IntCounter,
+}
+
+impl Metrics {
+    /// Counts one upstream failure.
+    pub(crate) fn upstream_failed(&self, upstream: &str, e: &crate::upstream::UpstreamError) {
+        let kind = match e {
+            crate::upstream::UpstreamError::Connect(_) => "connect",
+            crate::upstream::UpstreamError::Timeout => "timeout",
+            crate::upstream::UpstreamError::Protocol(_) => "protocol",
+        };
+        self.upstream_errors
+            .with_label_values(&[upstream, kind])
+            .inc();
+    }
+
+    pub(crate) fn new(registry: &Registry, engine: Arc<Engine>) -> Result<Self, prometheus::Error> {
+        let fast = vec![
+            0.000_001, 0.000_005, 0.000_02, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.02,
+        ];
+        let m = Self {
+            requests: IntCounterVec::new(
+                Opts::new(
+                    "portcullis_gateway_requests_total",
+                    "MCP requests by method, tool and decision",
+                ),
+                &["method", "tool", "decision"],
+            )?,
+            decision_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "portcullis_gateway_decision_seconds",
+                    "Time to decide a call (through the decision cache)",
+                )
+                .buckets(fast),
+            )?,
+            upstream_seconds: HistogramVec::new(
+                HistogramOpts::new(
+                    "portcullis_gateway_upstream_seconds",
+                    "Upstream time to response header",
+                ),
+                &["upstream"],
+            )?,
+            upstream_errors: IntCounterVec::new(
+                Opts::new(
+                    "portcullis_gateway_upstream_errors_total",
+                    "Upstream failures by kind",
+                ),
+                &["upstream", "kind"],
+            )?,
+            sessions_opened: IntCounter::new(
+                "portcullis_gateway_sessions_opened_total",
+                "MCP sessions opened (initialize)",
+            )?,
+            sessions_closed: IntCounter::new(
+                "portcullis_gateway_sessions_closed_total",
+                "MCP sessions ended (DELETE)",
+            )?,
+        };
+        registry.register(Box::new(m.requests.clone()))?;
+        registry.register(Box::new(m.decision_seconds.clone()))?;
+        registry.register(Box::new(m.upstream_seconds.clone()))?;
+        registry.register(Box::new(m.upstream_errors.clone()))?;
+        registry.register(Box::new(m.sessions_opened.clone()))?;
+        registry.register(Box::new(m.sessions_closed.clone()))?;
+        registry.register(Box::new(CacheCollector::new(engine)?))?;
+        Ok(m)
+    }
+}
+
+/// The decision cache's counters, read from the engine at scrape time.
+struct CacheCollector {
+    engine: Arc<Engine>,
+    hits: IntCounter,
+    misses: IntCounter,
+}
+
+impl CacheCollector {
+    fn new(engine: Arc<Engine>) -> Result<Self, prometheus::Error> {
+        Ok(Self {
+            engine,
+            hits: IntCounter::new(
+                "portcullis_decision_cache_hits_total",
+                "Decisions answered from the cache",
+            )?,
+            misses: IntCounter::new(
+                "portcullis_decision_cache_misses_total",
+                "Decisions evaluated by Cedar",
+            )?,
+        })
+    }
+}
+
+impl Collector for CacheCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.hits
+            .desc()
+            .into_iter()
+            .chain(self.misses.desc())
+            .collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let stats = self.engine.cache_stats();
+        // Counters only move forward: catch up to the engine's totals.
+        self.hits.inc_by(stats.hits.saturating_sub(self.hits.get()));
+        self.misses
+            .inc_by(stats.misses.saturating_sub(self.misses.get()));
+        self.hits
+            .collect()
+            .into_iter()
+            .chain(self.misses.collect())
+            .collect()
+    }
+}
