@@ -16,6 +16,8 @@ pub struct GatewayConfig {
     /// The key (hex, 32 bytes) that seals MCP session ids; every replica needs the same
     /// file. Default: `<data_dir>/session.key`, created on first start.
     pub session_key_file: Option<std::path::PathBuf>,
+    /// Where audit events go: `"stdout"` (default), `"off"`, or `{ file = "audit.jsonl" }`.
+    pub audit_log: crate::audit::AuditSink,
     /// The MCP servers behind the gateway.
     pub upstreams: Vec<UpstreamConfig>,
 }
@@ -26,6 +28,7 @@ impl Default for GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit: 1024 * 1024,
             session_key_file: None,
+            audit_log: crate::audit::AuditSink::default(),
             upstreams: Vec::new(),
         }
     }

@@ -7,6 +7,7 @@
 //! cache), then `mcp::forward` (the upstream, once) and the `logging` hook of [`proxy`].
 
 mod accept;
+mod audit;
 mod authn;
 mod config;
 mod decide;
@@ -33,6 +34,7 @@ use portcullis_policy::Engine;
 use portcullis_registry::Snapshot;
 use portcullis_registry::tokens::TokenKey;
 
+pub use audit::{AuditEvent, AuditSink};
 pub use config::{GatewayConfig, UpstreamConfig};
 
 /// The gateway: build it, feed it registry snapshots, start it.
@@ -77,6 +79,7 @@ impl Gateway {
         let metrics =
             metrics::Metrics::new(registry, engine.clone()).map_err(|e| format!("metrics: {e}"))?;
         config.check()?;
+        let auditor = audit::Auditor::start(&config.audit_log, metrics.audit_dropped.clone())?;
         let upstreams = config
             .upstreams
             .iter()
@@ -92,6 +95,7 @@ impl Gateway {
                 upstreams,
                 connector: Connector::new(None),
                 sessions: session::SessionKeys::new(session_key)?,
+                audit: auditor,
                 metrics,
                 overrides: moka::sync::Cache::builder()
                     .max_capacity(100_000)

@@ -358,6 +358,7 @@ async fn tools_call(
         return Some(unknown());
     };
     let arguments = Value::Object(call.arguments.clone());
+    log.arguments_sha256 = Some(crate::audit::canonical_sha256(&arguments));
     let invalid = state.validators.check(&tool, &arguments).err();
     let request = decide::call_request(principal, &tool, &call.arguments, invalid.is_none());
     let deciding = std::time::Instant::now();

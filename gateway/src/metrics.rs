@@ -18,6 +18,7 @@ pub(crate) struct Metrics {
     pub(crate) upstream_errors: IntCounterVec,
     pub(crate) sessions_opened: IntCounter,
     pub(crate) sessions_closed: IntCounter,
+    pub(crate) audit_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -74,7 +75,12 @@ impl Metrics {
                 "portcullis_gateway_sessions_closed_total",
                 "MCP sessions ended (DELETE)",
             )?,
+            audit_dropped: IntCounter::new(
+                "portcullis_gateway_audit_dropped_total",
+                "Audit events lost to a full queue",
+            )?,
         };
+        registry.register(Box::new(m.audit_dropped.clone()))?;
         registry.register(Box::new(m.requests.clone()))?;
         registry.register(Box::new(m.decision_seconds.clone()))?;
         registry.register(Box::new(m.upstream_seconds.clone()))?;

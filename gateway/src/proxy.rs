@@ -13,6 +13,7 @@ use pingora::proxy::{ProxyHttp, Session};
 use pingora::{Error, ErrorType};
 
 use crate::accept::{self, Route};
+use crate::audit::AuditEvent;
 use crate::respond::{self, Reply};
 use crate::state::{CallLog, State};
 
@@ -91,23 +92,25 @@ impl ProxyHttp for McpProxy {
                 .with_label_values(&[method, l.tool.as_deref().unwrap_or(""), decision])
                 .inc();
         }
-        tracing::info!(
-            target: "portcullis::audit",
+        self.state.audit.record(AuditEvent {
+            time: time::OffsetDateTime::now_utc(),
+            tenant: l.tenant.clone(),
+            principal: l.principal.clone(),
+            chain: l.chain.clone(),
+            method: l.method.clone(),
+            tool: l.tool.clone(),
+            arguments_sha256: l.arguments_sha256.clone(),
+            decision: l.decision.map(str::to_owned),
+            policies: l.reasons.clone(),
             status,
-            tenant = l.tenant.as_deref(),
-            principal = l.principal.as_deref(),
-            chain = ?l.chain,
-            method = l.method.as_deref(),
-            tool = l.tool.as_deref(),
-            decision = l.decision,
-            policies = ?l.reasons,
-            upstream = l.upstream.as_deref(),
-            upstream_status = l.upstream_status,
-            upstream_ms = l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
-            latency_ms = ctx.started.elapsed().as_secs_f64() * 1e3,
-            error = error.map(|e| e.etype().as_str().to_owned()),
-            "mcp request"
-        );
+            latency_ms: ctx.started.elapsed().as_secs_f64() * 1e3,
+            upstream: l.upstream.clone(),
+            upstream_status: l.upstream_status,
+            upstream_ms: l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
+        });
+        if let Some(e) = error {
+            tracing::debug!(status, "request ended with {}", e.etype().as_str());
+        }
     }
 }
 

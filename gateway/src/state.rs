@@ -26,6 +26,7 @@ pub(crate) struct State {
     pub(crate) connector: Connector,
     pub(crate) sessions: SessionKeys,
     pub(crate) metrics: Metrics,
+    pub(crate) audit: crate::audit::Auditor,
     /// (session id, upstream) → an upstream session opened after the sealed one was lost.
     pub(crate) overrides: moka::sync::Cache<(String, String), String>,
 }
@@ -38,6 +39,7 @@ pub(crate) struct CallLog {
     pub(crate) chain: Vec<String>,
     pub(crate) method: Option<String>,
     pub(crate) tool: Option<String>,
+    pub(crate) arguments_sha256: Option<String>,
     pub(crate) decision: Option<&'static str>,
     pub(crate) reasons: Vec<String>,
     pub(crate) upstream: Option<String>,

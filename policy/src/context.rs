@@ -137,7 +137,7 @@ impl ArgumentFields {
         for (name, _) in &self.fields {
             if let Some(value) = args.get(name) {
                 push_str(out, name);
-                // serde_json's map is ordered, so this rendering is canonical.
+                // Declared fields are scalars or arrays of scalars: this rendering is canonical.
                 push_str(out, &value.to_string());
             }
         }

@@ -370,3 +370,55 @@ async fn metrics_count_calls_decisions_and_upstream_failures() {
         "{m}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_is_audited_without_argument_values_or_tokens() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let args = json!({"text": "very-secret-value"});
+    w.rpc(
+        &token,
+        "tools/call",
+        json!({"name": "files_echo", "arguments": args}),
+    )
+    .await;
+    w.rpc(
+        &token,
+        "tools/call",
+        json!({"name": "files_secret", "arguments": {}}),
+    )
+    .await;
+    // initialize + two calls
+    let events = w.audit(3).await;
+    let call = events
+        .iter()
+        .find(|e| e.tool.as_deref() == Some("files_echo"))
+        .expect("the allowed call");
+    assert_eq!(call.decision.as_deref(), Some("allow"));
+    assert_eq!(call.policies, vec!["tool-grant".to_owned()]);
+    assert_eq!(
+        (call.tenant.as_deref(), call.principal.as_deref()),
+        (Some("acme"), Some(w.reader.as_str()))
+    );
+    assert_eq!(
+        (call.status, call.upstream.as_deref(), call.upstream_status),
+        (200, Some("files"), Some(200))
+    );
+    use sha2::Digest;
+    let expected: String = sha2::Sha256::digest(br#"{"text":"very-secret-value"}"#)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(call.arguments_sha256.as_deref(), Some(expected.as_str()));
+    let denied = events
+        .iter()
+        .find(|e| e.tool.as_deref() == Some("files_secret"))
+        .expect("the denied call");
+    assert_eq!(denied.decision.as_deref(), Some("deny"));
+    let text = w.audit_text();
+    assert!(
+        !text.contains("very-secret-value"),
+        "argument values are never audited"
+    );
+    assert!(!text.contains(&token), "tokens are never audited");
+}

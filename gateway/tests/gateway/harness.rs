@@ -103,6 +103,7 @@ impl World {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             body_limit: BODY_LIMIT,
             session_key_file: None,
+            audit_log: portcullis_gateway::AuditSink::File(dir.path().join("audit.jsonl")),
             upstreams: vec![
                 UpstreamConfig {
                     name: "files".into(),
@@ -265,6 +266,28 @@ impl World {
 }
 
 impl World {
+    /// Every audit event written so far (the writer is asynchronous: waits for `n`).
+    pub(crate) async fn audit(&self, n: usize) -> Vec<portcullis_gateway::AuditEvent> {
+        for _ in 0..100 {
+            let text =
+                std::fs::read_to_string(self._dir.path().join("audit.jsonl")).unwrap_or_default();
+            let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+            let events: Vec<portcullis_gateway::AuditEvent> = complete
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("an audit line is an event"))
+                .collect();
+            if events.len() >= n {
+                return events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("fewer than {n} audit events");
+    }
+
+    pub(crate) fn audit_text(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("audit.jsonl")).unwrap_or_default()
+    }
+
     /// The metrics text, as `/metrics` would serve it.
     pub(crate) fn metrics(&self) -> String {
         prometheus::TextEncoder::new()

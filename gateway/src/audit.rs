@@ -1,0 +1,173 @@
+//! Step 10: one audit event per request, as a JSON line.
+//!
+//! Events carry who, what and the outcome — never argument values and never tokens: the
+//! arguments appear only as the SHA-256 of their canonical JSON (keys sorted), which
+//! identifies a call without revealing it. Events are written by a background task; a
+//! request never waits on the audit sink. If the sink falls behind so far that its queue is
+//! full, the event is counted in `portcullis_gateway_audit_dropped_total` and logged.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+/// Where audit lines go (`gateway.audit_log`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditSink {
+    /// Standard output, one JSON object per line.
+    #[default]
+    Stdout,
+    /// Appended to this file.
+    File(PathBuf),
+    Off,
+}
+
+/// One request, as audited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: time::OffsetDateTime,
+    pub tenant: Option<String>,
+    pub principal: Option<String>,
+    /// Earlier actors of the delegation chain, the originator first.
+    pub chain: Vec<String>,
+    pub method: Option<String>,
+    pub tool: Option<String>,
+    /// SHA-256 (hex) of the canonical JSON of the arguments.
+    pub arguments_sha256: Option<String>,
+    pub decision: Option<String>,
+    /// The `@id`s of the policies that decided.
+    pub policies: Vec<String>,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub upstream: Option<String>,
+    pub upstream_status: Option<u16>,
+    pub upstream_ms: Option<f64>,
+}
+
+/// SHA-256 of `value` rendered with object keys sorted at every level.
+pub(crate) fn canonical_sha256(value: &Value) -> String {
+    fn write(v: &Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(Value::String((*k).clone()).to_string().as_bytes());
+                    out.push(b':');
+                    if let Some(item) = map.get(*k) {
+                        write(item, out);
+                    }
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        }
+    }
+    let mut bytes = Vec::new();
+    write(value, &mut bytes);
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The sending side of the audit writer.
+#[derive(Debug, Clone)]
+pub(crate) struct Auditor {
+    tx: Option<mpsc::Sender<AuditEvent>>,
+    dropped: prometheus::IntCounter,
+}
+
+impl Auditor {
+    /// Starts the writer task for `sink` on the current runtime.
+    pub(crate) fn start(sink: &AuditSink, dropped: prometheus::IntCounter) -> Result<Self, String> {
+        let mut out: Box<dyn Write + Send> = match sink {
+            AuditSink::Off => return Ok(Self { tx: None, dropped }),
+            AuditSink::Stdout => Box::new(std::io::stdout()),
+            AuditSink::File(path) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?,
+            ),
+        };
+        let (tx, mut rx) = mpsc::channel::<AuditEvent>(65_536);
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || {
+                while let Some(event) = rx.blocking_recv() {
+                    let mut batch = vec![event];
+                    while let Ok(more) = rx.try_recv() {
+                        batch.push(more);
+                    }
+                    // Whole lines in one write: a reader never sees half an event.
+                    let mut buf = Vec::with_capacity(batch.len() * 320);
+                    for e in &batch {
+                        if serde_json::to_writer(&mut buf, e).is_ok() {
+                            buf.push(b'\n');
+                        }
+                    }
+                    if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
+                        tracing::error!("cannot write the audit log: {e}");
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the audit writer: {e}"))?;
+        Ok(Self {
+            tx: Some(tx),
+            dropped,
+        })
+    }
+
+    pub(crate) fn record(&self, event: AuditEvent) {
+        let Some(tx) = &self.tx else { return };
+        if let Err(e) = tx.try_send(event) {
+            self.dropped.inc();
+            tracing::error!("audit queue full, event dropped: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::canonical_sha256;
+
+    #[test]
+    fn the_hash_ignores_key_order_but_not_values() {
+        let a = canonical_sha256(&json!({"b": 1, "a": {"y": [1, 2], "x": "s"}}));
+        let b = canonical_sha256(&json!({"a": {"x": "s", "y": [1, 2]}, "b": 1}));
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            canonical_sha256(&json!({"a": {"x": "s", "y": [2, 1]}, "b": 1}))
+        );
+        assert_eq!(a.len(), 64);
+        // The SHA-256 of `{}`.
+        assert_eq!(
+            canonical_sha256(&json!({})),
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+    }
+}
