@@ -13,6 +13,10 @@ pub(crate) enum Route {
     McpStream,
     /// DELETE /mcp: end the session.
     McpDelete,
+    /// GET /mcp/tools: the REST face's tool list.
+    RestList,
+    /// POST /mcp/tools/{name}/call: the REST face's call.
+    RestCall(String),
     /// RFC 9728 protected resource metadata.
     ResourceMetadata,
     NotFound,
@@ -25,6 +29,17 @@ pub(crate) fn route(session: &Session) -> Route {
         ("POST", "/mcp") => Route::Mcp,
         ("GET", "/mcp") => Route::McpStream,
         ("DELETE", "/mcp") => Route::McpDelete,
+        ("GET", "/mcp/tools") => Route::RestList,
+        ("POST", p) if p.starts_with("/mcp/tools/") && p.ends_with("/call") => {
+            let name = p
+                .trim_start_matches("/mcp/tools/")
+                .trim_end_matches("/call");
+            if name.is_empty() || name.contains('/') {
+                Route::NotFound
+            } else {
+                Route::RestCall(name.to_owned())
+            }
+        }
         ("GET", p) if p.starts_with("/.well-known/oauth-protected-resource") => {
             Route::ResourceMetadata
         }

@@ -17,6 +17,7 @@ mod mcp;
 mod metrics;
 mod proxy;
 mod respond;
+mod rest;
 mod session;
 mod state;
 mod upstream;

@@ -15,7 +15,7 @@ use crate::lookup::ToolEntry;
 use crate::respond::Reply;
 use crate::session::SessionState;
 use crate::state::{CallLog, State};
-use crate::upstream::{Upstream, UpstreamError};
+use crate::upstream::{Exchange, Upstream, UpstreamError};
 use std::collections::BTreeMap;
 
 /// Protocol versions of the session era the gateway speaks with clients.
@@ -124,7 +124,7 @@ pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog
     match method.as_str() {
         "ping" => Some(Reply::rpc_result(&id, &json!({}))),
         "server/discover" => Some(Reply::rpc_result(&id, &discover(STATELESS))),
-        "tools/list" => Some(tools_list(state, &principal, &id, &conversation)),
+        "tools/list" => Some(tools_list(state, &principal, &id)),
         "tools/call" => {
             tools_call(state, session, log, &principal, &conversation, id, params).await
         }
@@ -308,12 +308,12 @@ pub(crate) async fn delete(state: &State, session: &mut Session, log: &mut CallL
 }
 
 /// The tools the caller may call (a denied tool is not listed: it looks unknown).
-fn tools_list(
-    state: &State,
-    principal: &Principal,
-    id: &Value,
-    _conversation: &Conversation,
-) -> Reply {
+fn tools_list(state: &State, principal: &Principal, id: &Value) -> Reply {
+    Reply::rpc_result(id, &json!({"tools": listed_tools(state, principal)}))
+}
+
+/// The tools `principal` may call, as MCP tool definitions, by name.
+pub(crate) fn listed_tools(state: &State, principal: &Principal) -> Vec<Value> {
     let catalog = state.catalog.load();
     let mut tools: Vec<&Arc<ToolEntry>> = catalog
         .tools_of(&principal.tenant)
@@ -323,39 +323,49 @@ fn tools_list(
         })
         .collect();
     tools.sort_by(|a, b| a.exposed_name.cmp(&b.exposed_name));
-    let listed: Vec<Value> = tools
+    tools
         .iter()
         .map(|t| json!({"name": t.exposed_name, "description": t.description, "inputSchema": t.input_schema}))
-        .collect();
-    Reply::rpc_result(id, &json!({"tools": listed}))
+        .collect()
 }
 
-async fn tools_call(
+/// Why a call does not go upstream.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// Malformed `params`.
+    BadParams(jsonrpc::RpcError),
+    /// Unknown, or denied: the caller cannot tell which.
+    Unknown(String),
+    /// The arguments fail the input schema (a tool error a model can correct).
+    Invalid(String),
+    NeedsApproval {
+        tool: String,
+        obligations: Value,
+        policies: Vec<String>,
+    },
+}
+
+/// An allowed call, ready to send.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) upstream: String,
+    pub(crate) body: Bytes,
+}
+
+/// Steps 4 to 6 of a tools/call: look up, validate, decide.
+pub(crate) fn plan_call(
     state: &State,
-    session: &mut Session,
     log: &mut CallLog,
     principal: &Principal,
-    conversation: &Conversation,
-    id: Value,
+    id: &Value,
     params: Option<Value>,
-) -> Option<Reply> {
-    let call = match jsonrpc::tool_call(&id, params.as_ref()) {
-        Ok(c) => c,
-        Err(e) => return Some(Reply::rpc_error(200, &e.id, e.code, &e.message)),
-    };
+) -> Result<Planned, Refusal> {
+    let call = jsonrpc::tool_call(id, params.as_ref()).map_err(Refusal::BadParams)?;
     log.tool = Some(call.name.clone());
-    let unknown = || {
-        Reply::rpc_error(
-            200,
-            &id,
-            jsonrpc::INVALID_PARAMS,
-            &format!("unknown tool: `{}`", call.name),
-        )
-    };
     let catalog = state.catalog.load_full();
     let Some(tool) = catalog.tool(&principal.tenant, &call.name).cloned() else {
         log.decision = Some("unknown");
-        return Some(unknown());
+        return Err(Refusal::Unknown(call.name));
     };
     let arguments = Value::Object(call.arguments.clone());
     log.arguments_sha256 = Some(crate::audit::canonical_sha256(&arguments));
@@ -375,25 +385,23 @@ async fn tools_call(
             let as_if_valid = decide::call_request(principal, &tool, &call.arguments, true);
             if decide::decide(&state.engine, &as_if_valid).0 == Verdict::Deny {
                 log.decision = Some("deny");
-                return Some(unknown());
+                return Err(Refusal::Unknown(call.name));
             }
             log.decision = Some("invalid");
-            let result = json!({"content": [{"type": "text", "text": why}], "isError": true});
-            return Some(Reply::rpc_result(&id, &result));
+            return Err(Refusal::Invalid(why));
         }
         (Verdict::Deny, None) => {
             log.decision = Some("deny");
-            return Some(unknown());
+            return Err(Refusal::Unknown(call.name));
         }
         (Verdict::NeedsApproval, _) => {
+            // The approval flow hooks in here: find or create an approval bound to this call.
             log.decision = Some("approval_required");
-            let body = jsonrpc::error_body(
-                &id,
-                jsonrpc::APPROVAL_REQUIRED,
-                &format!("tool `{}` needs a human approval for this call", call.name),
-                Some(&json!({"obligations": decision.obligations, "policies": decision.reasons})),
-            );
-            return Some(Reply::json(200, body));
+            return Err(Refusal::NeedsApproval {
+                tool: call.name,
+                obligations: json!(decision.obligations),
+                policies: decision.reasons.clone(),
+            });
         }
     }
     log.decision = Some("allow");
@@ -403,16 +411,48 @@ async fn tools_call(
         params.insert("name".into(), Value::String(tool.upstream_name.clone()));
     }
     let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": forwarded});
-    forward(
-        state,
-        session,
-        log,
-        conversation,
-        &tool.upstream,
-        &id,
-        Bytes::from(body.to_string()),
-    )
-    .await
+    Ok(Planned {
+        upstream: tool.upstream.clone(),
+        body: Bytes::from(body.to_string()),
+    })
+}
+
+async fn tools_call(
+    state: &State,
+    session: &mut Session,
+    log: &mut CallLog,
+    principal: &Principal,
+    conversation: &Conversation,
+    id: Value,
+    params: Option<Value>,
+) -> Option<Reply> {
+    match plan_call(state, log, principal, &id, params) {
+        Ok(planned) => forward(state, session, log, conversation, &planned, &id).await,
+        Err(Refusal::BadParams(e)) => Some(Reply::rpc_error(200, &e.id, e.code, &e.message)),
+        Err(Refusal::Unknown(name)) => Some(Reply::rpc_error(
+            200,
+            &id,
+            jsonrpc::INVALID_PARAMS,
+            &format!("unknown tool: `{name}`"),
+        )),
+        Err(Refusal::Invalid(why)) => {
+            let result = json!({"content": [{"type": "text", "text": why}], "isError": true});
+            Some(Reply::rpc_result(&id, &result))
+        }
+        Err(Refusal::NeedsApproval {
+            tool,
+            obligations,
+            policies,
+        }) => {
+            let body = jsonrpc::error_body(
+                &id,
+                jsonrpc::APPROVAL_REQUIRED,
+                &format!("tool `{tool}` needs a human approval for this call"),
+                Some(&json!({"obligations": obligations, "policies": policies})),
+            );
+            Some(Reply::json(200, body))
+        }
+    }
 }
 
 /// The upstream session to use: the one sealed in the caller's session (or its replacement
@@ -452,69 +492,86 @@ async fn upstream_session(
     }
 }
 
-/// Step 9: send the call to its upstream exactly once and stream the answer back.
+/// Step 9: send the call to its upstream, exactly once; the response header is read.
+pub(crate) async fn exchange(
+    state: &State,
+    log: &mut CallLog,
+    conversation: &Conversation,
+    planned: &Planned,
+) -> Result<Exchange, UpstreamError> {
+    let upstream = planned.upstream.as_str();
+    let Some(up) = state.upstreams.get(upstream) else {
+        return Err(UpstreamError::Connect("not configured".into()));
+    };
+    let started = std::time::Instant::now();
+    let exchange = tokio::time::timeout(up.request_timeout, async {
+        // A 404 means the upstream lost our session and did not run the call: open a new
+        // session once and send it again. Nothing else is ever re-sent.
+        let mut stale = None;
+        for _ in 0..2 {
+            let sid = upstream_session(state, conversation, upstream, up, stale.as_deref()).await?;
+            let mut ex = up
+                .post(&state.connector, planned.body.clone(), sid.as_deref())
+                .await?;
+            let status = ex.status();
+            if (200..300).contains(&status) {
+                return Ok(ex);
+            }
+            ex.drain().await;
+            ex.release(&state.connector).await;
+            if status == 404 && sid.is_some() && stale.is_none() {
+                stale = sid;
+                continue;
+            }
+            if status == 400 && sid.is_some() {
+                // Some servers answer 400 for a session they no longer know. Whether or not
+                // that is why, the call is not re-sent: a fresh session is ready for the next.
+                let _ = upstream_session(state, conversation, upstream, up, sid.as_deref()).await;
+            }
+            return Err(UpstreamError::Status(status));
+        }
+        Err(UpstreamError::Protocol(
+            "the upstream keeps losing the session".into(),
+        ))
+    })
+    .await
+    .unwrap_or(Err(UpstreamError::Timeout));
+    match &exchange {
+        Ok(ex) => {
+            log.upstream_status = Some(ex.status());
+            log.upstream_latency = Some(started.elapsed());
+            state
+                .metrics
+                .upstream_seconds
+                .with_label_values(&[upstream])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        Err(e) => state.metrics.upstream_failed(upstream, e),
+    }
+    exchange
+}
+
+/// Sends an allowed call and streams the upstream's answer (JSON or SSE) back as it comes.
 async fn forward(
     state: &State,
     session: &mut Session,
     log: &mut CallLog,
     conversation: &Conversation,
-    upstream: &str,
+    planned: &Planned,
     id: &Value,
-    body: Bytes,
 ) -> Option<Reply> {
     let failed = |e: UpstreamError| {
         Reply::rpc_error(
             200,
             id,
             jsonrpc::UPSTREAM_ERROR,
-            &format!("upstream `{upstream}`: {e}"),
+            &format!("upstream `{}`: {e}", planned.upstream),
         )
     };
-    let Some(up) = state.upstreams.get(upstream) else {
-        return Some(failed(UpstreamError::Connect("not configured".into())));
+    let mut ex = match exchange(state, log, conversation, planned).await {
+        Ok(ex) => ex,
+        Err(e) => return Some(failed(e)),
     };
-    let started = std::time::Instant::now();
-    let exchange = tokio::time::timeout(up.request_timeout, async {
-        // A 404 means the upstream lost our session and did not run the call: re-initialize
-        // once and send it again. Nothing else is ever re-sent.
-        let mut stale = None;
-        for _ in 0..2 {
-            let sid = upstream_session(state, conversation, upstream, up, stale.as_deref()).await?;
-            let ex = up
-                .post(&state.connector, body.clone(), sid.as_deref())
-                .await?;
-            if ex.status() == 404 && sid.is_some() && stale.is_none() {
-                ex.release(&state.connector).await;
-                stale = sid;
-                continue;
-            }
-            return Ok(ex);
-        }
-        Err(UpstreamError::Protocol(
-            "the upstream keeps losing the session".into(),
-        ))
-    })
-    .await;
-    let mut ex = match exchange {
-        Ok(Ok(ex)) => ex,
-        Ok(Err(e)) => {
-            state.metrics.upstream_failed(upstream, &e);
-            return Some(failed(e));
-        }
-        Err(_) => {
-            state
-                .metrics
-                .upstream_failed(upstream, &UpstreamError::Timeout);
-            return Some(failed(UpstreamError::Timeout));
-        }
-    };
-    log.upstream_status = Some(ex.status());
-    log.upstream_latency = Some(started.elapsed());
-    state
-        .metrics
-        .upstream_seconds
-        .with_label_values(&[upstream])
-        .observe(started.elapsed().as_secs_f64());
     let status = ex.status();
     let content_type = ex
         .header("content-type")
@@ -524,6 +581,14 @@ async fn forward(
     };
     if header.insert_header("content-type", content_type).is_err() {
         return Some(failed(UpstreamError::Protocol("bad content type".into())));
+    }
+    // Keep the client's connection reusable: pass the length on, or chunk the stream.
+    let framing = match ex.header("content-length") {
+        Some(len) => header.insert_header("content-length", len),
+        None => header.insert_header("transfer-encoding", "chunked"),
+    };
+    if framing.is_err() {
+        return Some(failed(UpstreamError::Protocol("bad framing".into())));
     }
     if session
         .write_response_header(Box::new(header), false)
@@ -545,7 +610,7 @@ async fn forward(
             }
             Ok(None) => break,
             Err(e) => {
-                tracing::warn!(upstream, "upstream response broke off: {e}");
+                tracing::warn!(upstream = %planned.upstream, "upstream response broke off: {e}");
                 break;
             }
         }

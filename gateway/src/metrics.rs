@@ -28,6 +28,7 @@ impl Metrics {
             crate::upstream::UpstreamError::Connect(_) => "connect",
             crate::upstream::UpstreamError::Timeout => "timeout",
             crate::upstream::UpstreamError::Protocol(_) => "protocol",
+            crate::upstream::UpstreamError::Status(_) => "status",
         };
         self.upstream_errors
             .with_label_values(&[upstream, kind])

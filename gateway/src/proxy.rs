@@ -53,6 +53,10 @@ impl ProxyHttp for McpProxy {
                 .with_header("allow", "POST, DELETE".into()),
             ),
             Route::McpDelete => Some(crate::mcp::delete(&self.state, session, &mut ctx.log).await),
+            Route::RestList => Some(crate::rest::list(&self.state, session, &mut ctx.log).await),
+            Route::RestCall(name) => {
+                Some(crate::rest::call(&self.state, session, &mut ctx.log, &name).await)
+            }
             Route::ResourceMetadata => Some(resource_metadata(session)),
             Route::NotFound => Some(Reply::http_error(
                 404,

@@ -46,6 +46,8 @@ pub(crate) enum UpstreamError {
     Connect(String),
     Timeout,
     Protocol(String),
+    /// The upstream answered a non-2xx status.
+    Status(u16),
 }
 
 impl std::fmt::Display for UpstreamError {
@@ -54,6 +56,8 @@ impl std::fmt::Display for UpstreamError {
             Self::Connect(e) => write!(f, "cannot reach the upstream: {e}"),
             Self::Timeout => f.write_str("the upstream did not answer in time"),
             Self::Protocol(e) => write!(f, "the upstream answered badly: {e}"),
+            Self::Status(400) => f.write_str("the upstream refused the request (HTTP 400); if it lost the session, a new one is open: retry"),
+            Self::Status(code) => write!(f, "the upstream answered HTTP {code}"),
         }
     }
 }
@@ -251,7 +255,7 @@ impl Exchange {
             })
     }
 
-    async fn drain(&mut self) {
+    pub(crate) async fn drain(&mut self) {
         while let Ok(Some(_)) = self.chunk().await {}
     }
 

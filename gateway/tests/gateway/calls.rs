@@ -422,3 +422,61 @@ async fn every_call_is_audited_without_argument_values_or_tokens() {
     );
     assert!(!text.contains(&token), "tokens are never audited");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_face_enforces_the_same_rules() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let base = w.url.clone();
+    let list: serde_json::Value = w
+        .http
+        .get(format!("{base}/tools"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["down_gone", "files_echo", "files_slow"]);
+    let call = |tool: &str, body: serde_json::Value| {
+        w.http
+            .post(format!("{base}/tools/{tool}/call"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let ok = call("files_echo", json!({"text": "rest"})).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let result: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(result["isError"], false, "{result}");
+    assert!(
+        result["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("rest")
+    );
+    assert_eq!(
+        call("files_secret", json!({})).await.unwrap().status(),
+        404,
+        "denied looks unknown"
+    );
+    assert_eq!(
+        call("files_nothing", json!({})).await.unwrap().status(),
+        404
+    );
+    let invalid = call("files_echo", json!({"text": 1})).await.unwrap();
+    assert_eq!(invalid.status(), 422);
+    assert!(invalid.text().await.unwrap().contains("argument `text`"));
+    assert_eq!(call("files_echo", json!([1])).await.unwrap().status(), 400);
+    assert_eq!(call("down_gone", json!({})).await.unwrap().status(), 502);
+    let anonymous = w.http.get(format!("{base}/tools")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(w.seen.calls("echo"), 1);
+}
