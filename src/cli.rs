@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod demo;
 mod policy;
 mod serve;
 mod token;
@@ -19,11 +20,14 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the admin API (the gateway joins it in a later release).
+    /// Start the MCP gateway and the admin API.
     Serve {
         /// The configuration file (default: config/portcullis.toml when present).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// A throwaway registry and a sample MCP server, with four example calls.
+        #[arg(long)]
+        demo: bool,
     },
     /// Issue tokens for local use.
     #[command(subcommand)]
@@ -36,11 +40,11 @@ enum Command {
 impl Cli {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
-            Command::Serve { config } => {
+            Command::Serve { config, demo } => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()?;
-                runtime.block_on(serve::serve(config))?;
+                runtime.block_on(serve::serve(config, demo))?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Token(cmd) => cmd.run().map(|()| ExitCode::SUCCESS),

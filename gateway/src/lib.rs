@@ -18,6 +18,7 @@ mod metrics;
 mod proxy;
 mod respond;
 mod rest;
+mod sample;
 mod session;
 mod state;
 mod upstream;
@@ -37,6 +38,7 @@ use portcullis_registry::tokens::TokenKey;
 
 pub use audit::{AuditEvent, AuditSink};
 pub use config::{GatewayConfig, UpstreamConfig};
+pub use sample::{sample_tools, serve_sample};
 
 /// The gateway: build it, feed it registry snapshots, start it.
 pub struct Gateway {

@@ -12,9 +12,17 @@ use portcullis_registry::{DynStore, RedisStore, SqliteStore};
 
 use crate::config::{Backend, Config};
 
-pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
-    let config = Config::load(config_path.as_deref())?;
+pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
+    let mut config = Config::load(config_path.as_deref())?;
+    if demo {
+        super::demo::configure(&mut config).await?;
+    }
     let store = open_store(&config).await?;
+    let seeded = if demo {
+        Some(super::demo::seed(&store).await?)
+    } else {
+        None
+    };
 
     let engine = Arc::new(
         Engine::from_dir(&config.policy.dir, EngineConfig::default())
@@ -63,6 +71,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
         .start()
         .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
     tracing::info!(addr = %data_plane.addr, "MCP gateway listening");
+    let demo_tokens = tokens.clone();
 
     let metrics = Metrics::new(registry)?;
     let app = portcullis_admin_api::router(
@@ -76,7 +85,11 @@ pub(crate) async fn serve(config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.admin.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.admin.listen))?;
-    tracing::info!(addr = %listener.local_addr()?, "admin API listening");
+    let admin_addr = listener.local_addr()?;
+    tracing::info!(addr = %admin_addr, "admin API listening");
+    if let Some(seeded) = &seeded {
+        super::demo::show(seeded, &demo_tokens, data_plane.addr, admin_addr).await?;
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;

@@ -1,0 +1,69 @@
+//! `portcullis serve --demo` shows an allowed call, a denied call, a schema rejection and an
+//! approval, through the real gateway.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::cli::{bin, shipped};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn the_demo_shows_the_four_outcomes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("demo.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gateway]\nlisten = \"127.0.0.1:{}\"\naudit_log = \"off\"\n[admin]\nlisten = \"127.0.0.1:{}\"\n[policy]\ndir = {:?}\nwatch = false\n",
+            free_port(),
+            free_port(),
+            shipped()
+        ),
+    )
+    .expect("config");
+    let mut child = bin()
+        .args(["serve", "--demo", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut out = String::new();
+    while Instant::now() < deadline && !out.contains("Ctrl-C stops the demo") {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for expected in [
+        "-> 200 {\"content\":[{\"type\":\"text\",\"text\":\"Echo: hello\"}]",
+        "-> 404 {\"error\":\"unknown_tool\"",
+        "-> 422 {\"error\":\"invalid_arguments\",\"message\":\"invalid arguments for tool `demo_add`: argument `a`",
+        "-> 403 {\"error\":\"approval_required\"",
+        "ASSISTANT=ey",
+    ] {
+        assert!(
+            out.contains(expected),
+            "`{expected}` missing from the demo output:\n{out}"
+        );
+    }
+}
