@@ -20,6 +20,7 @@ mod respond;
 mod rest;
 mod sample;
 mod session;
+mod sse;
 mod state;
 mod upstream;
 mod validate;
@@ -100,6 +101,9 @@ impl Gateway {
                 sessions: session::SessionKeys::new(session_key)?,
                 audit: auditor,
                 metrics,
+                upstream_tools: moka::sync::Cache::builder()
+                    .time_to_live(std::time::Duration::from_secs(30))
+                    .build(),
                 overrides: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(24 * 3600))

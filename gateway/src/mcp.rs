@@ -16,7 +16,7 @@ use crate::respond::Reply;
 use crate::session::SessionState;
 use crate::state::{CallLog, State};
 use crate::upstream::{Exchange, Upstream, UpstreamError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Protocol versions of the session era the gateway speaks with clients.
 const SESSION_ERA: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -124,7 +124,7 @@ pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog
     match method.as_str() {
         "ping" => Some(Reply::rpc_result(&id, &json!({}))),
         "server/discover" => Some(Reply::rpc_result(&id, &discover(STATELESS))),
-        "tools/list" => Some(tools_list(state, &principal, &id)),
+        "tools/list" => Some(tools_list(state, &principal, &id).await),
         "tools/call" => {
             tools_call(state, session, log, &principal, &conversation, id, params).await
         }
@@ -308,25 +308,83 @@ pub(crate) async fn delete(state: &State, session: &mut Session, log: &mut CallL
 }
 
 /// The tools the caller may call (a denied tool is not listed: it looks unknown).
-fn tools_list(state: &State, principal: &Principal, id: &Value) -> Reply {
-    Reply::rpc_result(id, &json!({"tools": listed_tools(state, principal)}))
+async fn tools_list(state: &State, principal: &Principal, id: &Value) -> Reply {
+    Reply::rpc_result(id, &json!({"tools": listed_tools(state, principal).await}))
 }
 
-/// The tools `principal` may call, as MCP tool definitions, by name.
-pub(crate) fn listed_tools(state: &State, principal: &Principal) -> Vec<Value> {
-    let catalog = state.catalog.load();
-    let mut tools: Vec<&Arc<ToolEntry>> = catalog
-        .tools_of(&principal.tenant)
-        .filter(|t| {
-            let request = decide::call_request(principal, t, &serde_json::Map::new(), true);
-            decide::decide(&state.engine, &request).0 != Verdict::Deny
+/// The upstreams' current tool definitions (fan-out, cached briefly). An upstream that
+/// cannot answer is left out: its tools are listed from the registry alone.
+async fn upstream_definitions(state: &State) -> HashMap<String, Arc<HashMap<String, Value>>> {
+    let mut out = HashMap::new();
+    for (name, up) in &state.upstreams {
+        if let Some(cached) = state.upstream_tools.get(name) {
+            out.insert(name.clone(), cached);
+            continue;
+        }
+        match tokio::time::timeout(up.request_timeout, up.list_tools(&state.connector)).await {
+            Ok(Ok(tools)) => {
+                let tools = Arc::new(tools);
+                state.upstream_tools.insert(name.clone(), tools.clone());
+                out.insert(name.clone(), tools);
+            }
+            Ok(Err(e)) => {
+                state.metrics.upstream_failed(name, &e);
+                tracing::warn!(upstream = %name, "tools/list fan-out failed: {e}");
+            }
+            Err(_) => {
+                state.metrics.upstream_failed(name, &UpstreamError::Timeout);
+                tracing::warn!(upstream = %name, "tools/list fan-out timed out");
+            }
+        }
+    }
+    out
+}
+
+/// The tools `principal` may call, merged from the registry and the upstreams: a registered
+/// tool its upstream no longer offers is left out; the input schema is always the registry's
+/// pinned one; title, annotations and output schema come from the upstream.
+pub(crate) async fn listed_tools(state: &State, principal: &Principal) -> Vec<Value> {
+    let allowed: Vec<Arc<ToolEntry>> = {
+        let catalog = state.catalog.load();
+        catalog
+            .tools_of(&principal.tenant)
+            .filter(|t| {
+                let request = decide::call_request(principal, t, &serde_json::Map::new(), true);
+                decide::decide(&state.engine, &request).0 != Verdict::Deny
+            })
+            .cloned()
+            .collect()
+    };
+    let upstream = upstream_definitions(state).await;
+    let mut listed: Vec<Value> = allowed
+        .iter()
+        .filter_map(|t| {
+            let offered = match upstream.get(&t.upstream) {
+                Some(defs) => Some(defs.get(&t.upstream_name)?),
+                None => None,
+            };
+            let mut def = serde_json::Map::new();
+            def.insert("name".into(), Value::String(t.exposed_name.clone()));
+            def.insert("inputSchema".into(), t.input_schema.clone());
+            let description = if t.description.is_empty() {
+                offered.and_then(|o| o.get("description")).cloned()
+            } else {
+                Some(Value::String(t.description.clone()))
+            };
+            if let Some(d) = description {
+                def.insert("description".into(), d);
+            }
+            for key in ["title", "annotations", "outputSchema"] {
+                if let Some(v) = offered.and_then(|o| o.get(key)) {
+                    def.insert(key.into(), v.clone());
+                }
+            }
+            Some(Value::Object(def))
         })
         .collect();
-    tools.sort_by(|a, b| a.exposed_name.cmp(&b.exposed_name));
-    tools
-        .iter()
-        .map(|t| json!({"name": t.exposed_name, "description": t.description, "inputSchema": t.input_schema}))
-        .collect()
+    let name = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_owned);
+    listed.sort_by_key(name);
+    listed
 }
 
 /// Why a call does not go upstream.

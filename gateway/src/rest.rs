@@ -20,7 +20,7 @@ pub(crate) async fn list(state: &State, session: &mut Session, log: &mut CallLog
         Err(reply) => return reply,
     };
     log.method = Some("tools/list".into());
-    let body = json!({"tools": mcp::listed_tools(state, &principal)});
+    let body = json!({"tools": mcp::listed_tools(state, &principal).await});
     Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
 }
 
@@ -107,7 +107,7 @@ pub(crate) async fn call(
     }
     ex.release(&state.connector).await;
     let messages = if sse {
-        sse_messages(&raw)
+        crate::sse::messages(&raw)
     } else {
         serde_json::from_slice(&raw).into_iter().collect()
     };
@@ -128,41 +128,5 @@ pub(crate) async fn call(
         (None, None) => upstream_failed(UpstreamError::Protocol(
             "a response with neither result nor error".into(),
         )),
-    }
-}
-
-/// The JSON messages in a `text/event-stream` body (one per event's `data`).
-fn sse_messages(raw: &[u8]) -> Vec<Value> {
-    let text = String::from_utf8_lossy(raw);
-    let mut out = Vec::new();
-    let mut data = String::new();
-    for line in text.lines().chain(std::iter::once("")) {
-        if line.is_empty() {
-            if let Ok(v) = serde_json::from_str(&data) {
-                out.push(v);
-            }
-            data.clear();
-        } else if let Some(d) = line.strip_prefix("data:") {
-            if !data.is_empty() {
-                data.push('\n');
-            }
-            data.push_str(d.strip_prefix(' ').unwrap_or(d));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::sse_messages;
-
-    #[test]
-    fn sse_events_are_parsed() {
-        let raw = b"event: message\nid: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\ndata: {\"jsonrpc\":\"2.0\",\ndata: \"id\":7,\"result\":{}}\n\n";
-        let m = sse_messages(raw);
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[1], json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
     }
 }

@@ -208,6 +208,75 @@ impl Upstream {
         Ok(id)
     }
 
+    /// The upstream's own tool definitions (tools/list, every page), by name.
+    pub(crate) async fn list_tools(
+        &self,
+        connector: &Connector,
+    ) -> Result<std::collections::HashMap<String, serde_json::Value>, UpstreamError> {
+        let mut tools = std::collections::HashMap::new();
+        let mut cursor: Option<String> = None;
+        for page in 0..50 {
+            let sid = self.shared_session(connector).await?;
+            let params = cursor.as_ref().map_or_else(
+                || serde_json::json!({}),
+                |c| serde_json::json!({"cursor": c}),
+            );
+            let id = format!("portcullis-list-{page}");
+            let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params});
+            let mut ex = self
+                .post(connector, Bytes::from(body.to_string()), sid.as_deref())
+                .await?;
+            let status = ex.status();
+            let sse = ex
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/event-stream"));
+            let mut raw = Vec::new();
+            while let Some(chunk) = ex.chunk().await? {
+                raw.extend_from_slice(&chunk);
+                if raw.len() > 8 * 1024 * 1024 {
+                    return Err(UpstreamError::Protocol(
+                        "tools/list answer too large".into(),
+                    ));
+                }
+            }
+            ex.release(connector).await;
+            if status == 404 {
+                self.forget_shared(sid.as_deref()).await;
+            }
+            if !(200..300).contains(&status) {
+                return Err(UpstreamError::Status(status));
+            }
+            let messages = if sse {
+                crate::sse::messages(&raw)
+            } else {
+                serde_json::from_slice(&raw).into_iter().collect()
+            };
+            let result = messages
+                .into_iter()
+                .find(|m| m.get("id").and_then(serde_json::Value::as_str) == Some(id.as_str()))
+                .and_then(|m| m.get("result").cloned())
+                .ok_or_else(|| UpstreamError::Protocol("tools/list without a result".into()))?;
+            for tool in result
+                .get("tools")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = tool.get("name").and_then(serde_json::Value::as_str) {
+                    tools.insert(name.to_owned(), tool.clone());
+                }
+            }
+            cursor = result
+                .get("nextCursor")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(tools)
+    }
+
     /// Ends an upstream session (DELETE), best effort.
     pub(crate) async fn close_session(&self, connector: &Connector, id: &str) {
         if let Ok(mut ex) = self.send(connector, "DELETE", None, Some(id)).await {

@@ -82,11 +82,14 @@ impl World {
         let slow = add(&store, tool("slow", "files", any.clone())).await;
         let secret = add(&store, tool("secret", "files", any.clone())).await;
         let gone = add(&store, tool("gone", "down", any.clone())).await;
+        // Registered and granted, but the upstream no longer offers it.
+        let vanished = add(&store, tool("vanished", "files", any.clone())).await;
         for (agent, t) in [
             (&reader, &echo),
             (&reader, &slow),
             (&reader, &gone),
             (&benched, &echo),
+            (&reader, &vanished),
         ] {
             store
                 .put_relation(Relation::new("acme", RelationKind::ToolGrant, agent, t))

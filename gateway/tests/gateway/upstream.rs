@@ -88,6 +88,15 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
     if msg.get("id").is_none() {
         return StatusCode::ACCEPTED.into_response();
     }
+    if method == "tools/list" {
+        let tools = json!([
+            {"name": "echo", "title": "Echo", "description": "echoes", "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": true}},
+            {"name": "slow", "inputSchema": {"type": "object"}},
+            {"name": "secret", "inputSchema": {"type": "object"}},
+        ]);
+        return axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": {"tools": tools}}))
+            .into_response();
+    }
     if method != "tools/call" {
         return axum::Json(
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "nope"}}),

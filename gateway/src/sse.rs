@@ -1,0 +1,39 @@
+//! Server-sent events, as MCP servers answer with them.
+
+use serde_json::Value;
+
+/// The JSON messages in a `text/event-stream` body (one per event's `data`).
+pub(crate) fn messages(raw: &[u8]) -> Vec<Value> {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = Vec::new();
+    let mut data = String::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.is_empty() {
+            if let Ok(v) = serde_json::from_str(&data) {
+                out.push(v);
+            }
+            data.clear();
+        } else if let Some(d) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(d.strip_prefix(' ').unwrap_or(d));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::messages;
+
+    #[test]
+    fn sse_events_are_parsed() {
+        let raw = b"event: message\nid: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\ndata: {\"jsonrpc\":\"2.0\",\ndata: \"id\":7,\"result\":{}}\n\n";
+        let m = messages(raw);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1], json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
+    }
+}
