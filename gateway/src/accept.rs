@@ -110,3 +110,30 @@ async fn drain(session: &mut Session) {
         .set_total_drain_timeout(Some(std::time::Duration::from_secs(2)));
     let _ = session.as_mut().drain_request_body().await;
 }
+
+/// `Ok` when the request carries no `Origin`, a loopback one, or one configured as allowed.
+pub(crate) fn check_origin(session: &Session, allowed: &[String]) -> Result<(), Reply> {
+    let Some(origin) = session
+        .req_header()
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(());
+    };
+    let host = origin
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned))
+        .unwrap_or_default();
+    let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1");
+    if loopback || allowed.iter().any(|a| a == origin) {
+        Ok(())
+    } else {
+        Err(Reply::http_error(
+            403,
+            "forbidden",
+            &format!("origin `{origin}` is not allowed"),
+        ))
+    }
+}

@@ -16,6 +16,10 @@ pub struct GatewayConfig {
     /// The key (hex, 32 bytes) that seals MCP session ids; every replica needs the same
     /// file. Default: `<data_dir>/session.key`, created on first start.
     pub session_key_file: Option<std::path::PathBuf>,
+    /// Browser origins allowed to call the gateway (exact, e.g. `https://console.example`).
+    /// Loopback origins are always allowed; any other `Origin` is refused (403), which stops
+    /// DNS-rebinding attacks on a local gateway. Agents send no `Origin` and are unaffected.
+    pub allowed_origins: Vec<String>,
     /// Where audit events go: `"stdout"` (default), `"off"`, or `{ file = "audit.jsonl" }`.
     pub audit_log: crate::audit::AuditSink,
     /// The MCP servers behind the gateway.
@@ -28,6 +32,7 @@ impl Default for GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit: 1024 * 1024,
             session_key_file: None,
+            allowed_origins: Vec::new(),
             audit_log: crate::audit::AuditSink::default(),
             upstreams: Vec::new(),
         }

@@ -42,6 +42,10 @@ impl ProxyHttp for McpProxy {
     /// Runs first for every request: steps 1 to 9 of a call. Always answers the request
     /// itself (returns `Ok(true)`).
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
+        if let Err(reply) = accept::check_origin(session, &self.state.config.allowed_origins) {
+            respond::send(session, reply).await?;
+            return Ok(true);
+        }
         let reply = match accept::route(session) {
             Route::Mcp => crate::mcp::post(&self.state, session, &mut ctx.log).await,
             Route::McpStream => Some(

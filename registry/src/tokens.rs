@@ -122,9 +122,14 @@ impl TokenKey {
             iat: now,
             exp: now.saturating_add(ttl_secs),
         };
+        self.sign(&claims)
+    }
+
+    /// Signs exactly these claims (their issuer and audience are taken as given).
+    pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims,
+            claims,
             &EncodingKey::from_secret(&self.secret),
         )
         .map_err(|e| TokenError(format!("cannot sign: {e}")))
@@ -236,10 +241,15 @@ mod tests {
         assert!(other.verify(&token).unwrap_err().0.contains("signature"));
         let wrong_aud = TokenKey::new(vec![7; 32], "portcullis", "gateway");
         assert!(wrong_aud.verify(&token).unwrap_err().0.contains("audience"));
-        let expired = key.issue("alice", "acme", &[], 0).expect("sign");
-        // exp = now, within leeway: still valid; 31s beyond leeway is not testable without a
-        // clock, so forge an old token by hand.
-        assert!(key.verify(&expired).is_ok());
+        let mut claims = key.verify(&token).expect("valid");
+        claims.exp = claims.iat - 120;
+        let expired = key.sign(&claims).expect("sign");
+        assert!(key.verify(&expired).unwrap_err().0.contains("expired"));
+        claims.exp = claims.iat + 5;
+        assert!(
+            key.verify(&key.sign(&claims).expect("sign")).is_ok(),
+            "not yet expired"
+        );
     }
 
     #[test]

@@ -172,6 +172,14 @@ async fn tokens_are_checked() {
     let none = format!("{header}.{}.", base64url(&claims));
     let (status, _, _) = w.post(Some(&none), call.clone()).await;
     assert_eq!(status, 401, "alg none is refused");
+    let mut claims = w.key.verify(&w.token(&w.reader, "acme")).unwrap();
+    claims.exp = claims.iat - 600;
+    let expired = w.key.sign(&claims).unwrap();
+    let (status, _, body) = w.post(Some(&expired), call.clone()).await;
+    assert!(
+        status == 401 && body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
     let stranger = w.token("someone-unregistered", "acme");
     let (status, _, _) = w.post(Some(&stranger), call).await;
     assert_eq!(status, 403);
@@ -479,4 +487,44 @@ async fn the_rest_face_enforces_the_same_rules() {
     let anonymous = w.http.get(format!("{base}/tools")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
     assert_eq!(w.seen.calls("echo"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_browser_origins_are_refused() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+        .to_string()
+        .into_bytes();
+    let (status, _, body) = w
+        .post_to(
+            &w.url,
+            Some(&token),
+            None,
+            &[("origin", "http://evil.example")],
+            list.clone(),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("evil.example"));
+    let (status, _, _) = w
+        .post_to(
+            &w.url,
+            Some(&token),
+            None,
+            &[("origin", "http://localhost:3000")],
+            list.clone(),
+        )
+        .await;
+    assert_ne!(status, 403, "a loopback origin passes");
+    let (status, _, _) = w
+        .post_to(
+            &w.url,
+            Some(&token),
+            None,
+            &[("origin", "http://localhost.evil.example")],
+            list,
+        )
+        .await;
+    assert_eq!(status, 403);
 }

@@ -106,6 +106,7 @@ impl World {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             body_limit: BODY_LIMIT,
             session_key_file: None,
+            allowed_origins: Vec::new(),
             audit_log: portcullis_gateway::AuditSink::File(dir.path().join("audit.jsonl")),
             upstreams: vec![
                 UpstreamConfig {
