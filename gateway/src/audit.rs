@@ -1,4 +1,4 @@
-//! Step 10: one audit event per request, as a JSON line.
+//! Step 10: one audit event per request, as a JSON line and in the store's audit log.
 //!
 //! Events carry who, what and the outcome — never argument values and never tokens: the
 //! arguments appear only as the SHA-256 of their canonical JSON (keys sorted), which
@@ -6,8 +6,15 @@
 //! request never waits on the audit sink. If the sink falls behind so far that its queue is
 //! full, the event is counted in `portcullis_gateway_audit_dropped_total` and logged.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use portcullis_registry::{AuditRecord, DynStore, LastUse};
+use uuid::Uuid;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -169,5 +176,111 @@ mod tests {
             canonical_sha256(&json!({})),
             "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
         );
+    }
+}
+
+/// The store side of auditing: audit records and last-use times, written in batches by
+/// background tasks so a call never waits on the store.
+///
+/// Audit records queue (bounded); a failing store is retried with the batch kept, and a full
+/// queue is counted in `portcullis_gateway_audit_dropped_total`. Last-use times are
+/// coalesced per NHI (the latest wins) and flushed every second; a failed flush merges them
+/// back, so none is lost while the process runs, and `flush` writes what is pending.
+#[derive(Clone)]
+pub(crate) struct StoreSink {
+    store: DynStore,
+    tx: mpsc::Sender<AuditRecord>,
+    uses: Arc<Mutex<HashMap<(String, Uuid), i64>>>,
+    dropped: prometheus::IntCounter,
+}
+
+impl std::fmt::Debug for StoreSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSink").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
+}
+
+impl StoreSink {
+    /// Starts the writers on the current tokio runtime.
+    pub(crate) fn spawn(store: DynStore, dropped: prometheus::IntCounter) -> Self {
+        let (tx, mut rx) = mpsc::channel::<AuditRecord>(65_536);
+        let sink = Self {
+            store: store.clone(),
+            tx,
+            uses: Arc::default(),
+            dropped,
+        };
+        let writer = store.clone();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 500 {
+                    match rx.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
+                let mut backoff = Duration::from_millis(100);
+                while let Err(e) = writer.append_audit(batch.clone()).await {
+                    tracing::warn!("audit records not stored yet, retrying: {e}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        });
+        let flusher = sink.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                flusher.flush().await;
+            }
+        });
+        sink
+    }
+
+    pub(crate) fn record(&self, record: AuditRecord) {
+        if let Err(e) = self.tx.try_send(record) {
+            self.dropped.inc();
+            tracing::error!("audit store queue full, record dropped: {e}");
+        }
+    }
+
+    /// Notes that `id` acted now.
+    pub(crate) fn used(&self, tenant: &str, id: &str) {
+        let Ok(id) = Uuid::parse_str(id) else { return };
+        let at = now_ms();
+        let mut uses = self.uses.lock();
+        let entry = uses.entry((tenant.to_owned(), id)).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+
+    /// Writes pending last-use times; on failure they are kept for the next flush.
+    pub(crate) async fn flush(&self) {
+        let pending = std::mem::take(&mut *self.uses.lock());
+        if pending.is_empty() {
+            return;
+        }
+        let batch: Vec<LastUse> = pending
+            .iter()
+            .map(|((tenant_id, id), at_ms)| LastUse {
+                tenant_id: tenant_id.clone(),
+                id: *id,
+                at_ms: *at_ms,
+            })
+            .collect();
+        if let Err(e) = self.store.touch_last_used(batch).await {
+            tracing::warn!("last-use times not stored yet, kept for the next flush: {e}");
+            let mut uses = self.uses.lock();
+            for (key, at) in pending {
+                let entry = uses.entry(key).or_insert(at);
+                *entry = (*entry).max(at);
+            }
+        }
     }
 }

@@ -34,8 +34,8 @@ use pingora::connectors::http::Connector;
 use pingora::server::configuration::ServerConf;
 use pingora::services::Service as _;
 use portcullis_policy::Engine;
-use portcullis_registry::Snapshot;
 use portcullis_registry::tokens::TokenKey;
+use portcullis_registry::{DynStore, Snapshot};
 
 pub use audit::{AuditEvent, AuditSink};
 pub use config::{GatewayConfig, UpstreamConfig};
@@ -55,11 +55,19 @@ impl std::fmt::Debug for Gateway {
 }
 
 /// A running gateway; [`GatewayHandle::stop`] ends it.
-#[derive(Debug)]
 pub struct GatewayHandle {
     pub addr: SocketAddr,
+    state: Arc<state::State>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for GatewayHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GatewayHandle {
@@ -67,18 +75,24 @@ impl GatewayHandle {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        if let Some(sink) = &self.state.store_sink {
+            sink.flush().await;
+        }
     }
 }
 
 impl Gateway {
     /// Checks the configuration (upstream names, prefixes, URLs) and builds the gateway.
     /// `session_key` (at least 32 bytes) seals session ids: every replica needs the same one.
+    /// With a `store`, audit records and last-use times are also written there (this starts
+    /// background tasks: call it inside a tokio runtime).
     pub fn new(
         config: GatewayConfig,
         engine: Arc<Engine>,
         tokens: TokenKey,
         session_key: &[u8],
         registry: &prometheus::Registry,
+        store: Option<DynStore>,
     ) -> Result<Self, String> {
         let metrics =
             metrics::Metrics::new(registry, engine.clone()).map_err(|e| format!("metrics: {e}"))?;
@@ -100,6 +114,8 @@ impl Gateway {
                 connector: Connector::new(None),
                 sessions: session::SessionKeys::new(session_key)?,
                 audit: auditor,
+                store_sink: store
+                    .map(|s| audit::StoreSink::spawn(s, metrics.audit_dropped.clone())),
                 metrics,
                 upstream_tools: moka::sync::Cache::builder()
                     .time_to_live(std::time::Duration::from_secs(30))
@@ -140,6 +156,11 @@ impl Gateway {
         let task = tokio::spawn(async move {
             service.start_service(Some(fds), watch, 1).await;
         });
-        Ok(GatewayHandle { addr, stop, task })
+        Ok(GatewayHandle {
+            addr,
+            state: self.state.clone(),
+            stop,
+            task,
+        })
     }
 }

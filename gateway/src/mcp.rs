@@ -52,6 +52,9 @@ pub(crate) fn principal(
     log.principal = Some(principal.id.clone());
     log.tenant = Some(principal.tenant.clone());
     log.chain.clone_from(&principal.chain);
+    if let Some(sink) = &state.store_sink {
+        sink.used(&principal.tenant, &principal.id);
+    }
     Ok(principal)
 }
 

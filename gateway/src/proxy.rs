@@ -100,7 +100,7 @@ impl ProxyHttp for McpProxy {
                 .with_label_values(&[method, l.tool.as_deref().unwrap_or(""), decision])
                 .inc();
         }
-        self.state.audit.record(AuditEvent {
+        let event = AuditEvent {
             time: time::OffsetDateTime::now_utc(),
             tenant: l.tenant.clone(),
             principal: l.principal.clone(),
@@ -115,7 +115,17 @@ impl ProxyHttp for McpProxy {
             upstream: l.upstream.clone(),
             upstream_status: l.upstream_status,
             upstream_ms: l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
-        });
+        };
+        if let (Some(sink), Some(tenant)) = (&self.state.store_sink, &event.tenant)
+            && let Ok(json) = serde_json::to_value(&event)
+        {
+            sink.record(portcullis_registry::AuditRecord {
+                tenant_id: tenant.clone(),
+                at_ms: crate::audit::now_ms(),
+                event: json,
+            });
+        }
+        self.state.audit.record(event);
         if let Some(e) = error {
             tracing::debug!(status, "request ended with {}", e.etype().as_str());
         }

@@ -27,6 +27,8 @@ pub(crate) struct State {
     pub(crate) sessions: SessionKeys,
     pub(crate) metrics: Metrics,
     pub(crate) audit: crate::audit::Auditor,
+    /// The store's audit log and last-use times (none without a store).
+    pub(crate) store_sink: Option<crate::audit::StoreSink>,
     /// Upstream name → its own tool definitions, fetched by tools/list fan-out (30 s).
     pub(crate) upstream_tools: moka::sync::Cache<String, Arc<HashMap<String, serde_json::Value>>>,
     /// (session id, upstream) → an upstream session opened after the sealed one was lost.

@@ -22,8 +22,9 @@ pub use error::StoreError;
 pub use follow::follow;
 pub use lifecycle::check_transition;
 pub use model::{
-    Agent, AgentFields, Common, Nhi, NhiKind, PermissionLevel, PermissionType, Relation,
-    RelationKind, ServiceAccount, Tool, ToolFields, validate_input_schema,
+    Agent, AgentFields, AuditRecord, Common, LastUse, Nhi, NhiKind, PermissionLevel,
+    PermissionType, Relation, RelationKind, ServiceAccount, Tool, ToolFields,
+    validate_input_schema,
 };
 
 pub use redis_store::RedisStore;

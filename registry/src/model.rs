@@ -296,3 +296,25 @@ pub fn validate_input_schema(schema: &serde_json::Value) -> Result<(), String> {
         .map(|_| ())
         .map_err(|e| format!("input_schema cannot be compiled: {e}"))
 }
+
+/// One audit event as stored: the tenant it belongs to and the event document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub tenant_id: String,
+    /// Unix time in milliseconds.
+    pub at_ms: i64,
+    pub event: serde_json::Value,
+}
+
+/// An NHI was used at `at_ms` (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUse {
+    pub tenant_id: String,
+    pub id: Uuid,
+    pub at_ms: i64,
+}
+
+/// A Unix-millisecond time as a timestamp (`None` when out of range).
+pub(crate) fn from_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}

@@ -2,13 +2,19 @@
 //!
 //! Every write is one script that checks its preconditions, writes, bumps `{p}:rev` and
 //! publishes the new revision on `{p}:changes`, so every instance sharing the server (and
-//! prefix) sees every write on its change feed. Key layout, all under the prefix `{p}`:
+//! prefix) sees every write on its change feed. The two exceptions are audit appends and
+//! last-use touches, which are not registry changes: they move neither the revision nor any
+//! record version, and are not announced. Key layout, all under the prefix `{p}`:
 //!
 //! - `{p}:rev`: the revision counter; `{p}:seq`: the insertion sequence (for ordering);
 //! - `{p}:tenants`: a set of every tenant ever written;
 //! - `{p}:nhi:{tenant}:{id}`: the record, as JSON;
 //! - `{p}:idx:{tenant}:{kind}`: a sorted set of record ids scored by insertion sequence;
-//! - `{p}:rel:{tenant}:{kind}`: a hash from `["source","target"]` (JSON) to `"{seq}|{level}"`.
+//! - `{p}:rel:{tenant}:{kind}`: a hash from `["source","target"]` (JSON) to `"{seq}|{level}"`;
+//! - `{p}:lastused:{tenant}`: a hash from record id to the latest use, in Unix milliseconds,
+//!   kept beside the record (so updates leave it alone) and shown as `last_used_at` on reads;
+//! - `{p}:audit:{tenant}`: a stream of audit events (fields `at`: Unix milliseconds, `e`: the
+//!   event as JSON), capped at about a million (`AUDIT_CAP`) entries per tenant.
 //!
 //! The scripts touch undeclared keys (the snapshot walks every tenant), so this backend
 //! needs a standalone (or replicated) Redis, not a cluster.
@@ -25,9 +31,12 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::model::{Nhi, NhiKind, Relation, RelationKind};
+use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+
+/// The approximate number of audit events kept per tenant (older ones are trimmed).
+const AUDIT_CAP: u64 = 1_000_000;
 
 const NHI_KINDS: [NhiKind; 3] = [NhiKind::ServiceAccount, NhiKind::Agent, NhiKind::Tool];
 const RELATION_KINDS: [RelationKind; 4] = [
@@ -78,12 +87,13 @@ static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
-/// KEYS: doc, rev, the 3 indexes, the 4 relation hashes. ARGV: id, channel.
+/// KEYS: doc, rev, the 3 indexes, the 4 relation hashes, the last-use hash. ARGV: id, channel.
 /// Returns 0 if the record did not exist.
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         "if redis.call('DEL', KEYS[1]) == 0 then return 0 end\n",
         "for i = 3, 5 do redis.call('ZREM', KEYS[i], ARGV[1]) end\n",
+        "redis.call('HDEL', KEYS[10], ARGV[1])\n",
         "for i = 6, 9 do\n",
         "  for _, f in ipairs(redis.call('HKEYS', KEYS[i])) do\n",
         "    local st = cjson.decode(f)\n",
@@ -124,18 +134,35 @@ static DELETE_RELATION: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// KEYS: one last-use hash per use. ARGV: id, millis for each use, in the same order.
+/// Keeps the later time per record; touches nothing else (no revision, no announcement).
+static TOUCH_LAST_USED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "for i = 1, #KEYS do\n",
+        "  local id, ms = ARGV[2 * i - 1], ARGV[2 * i]\n",
+        "  local cur = redis.call('HGET', KEYS[i], id)\n",
+        "  if not cur or tonumber(ms) > tonumber(cur) then redis.call('HSET', KEYS[i], id, ms) end\n",
+        "end\n",
+        "return 0\n"
+    ))
+});
+
 /// KEYS: rev, tenants. ARGV: prefix. Returns, read atomically,
-/// `{rev, {{seq, doc}...}, {{tenant, kind, field, value}...}}`.
+/// `{rev, {{seq, doc, last-use millis or nil}...}, {{tenant, kind, field, value}...}}`.
 static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         "local p = ARGV[1]\n",
         "local docs, rels = {}, {}\n",
         "for _, t in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n",
+        "  local used = p .. ':lastused:' .. t\n",
         "  for _, k in ipairs({'service_account', 'agent', 'tool'}) do\n",
         "    local ids = redis.call('ZRANGE', p .. ':idx:' .. t .. ':' .. k, 0, -1, 'WITHSCORES')\n",
         "    for i = 1, #ids, 2 do\n",
         "      local doc = redis.call('GET', p .. ':nhi:' .. t .. ':' .. ids[i])\n",
-        "      if doc then table.insert(docs, {tonumber(ids[i + 1]), doc}) end\n",
+        "      if doc then\n",
+        "        local ms = redis.call('HGET', used, ids[i])\n",
+        "        table.insert(docs, {tonumber(ids[i + 1]), doc, ms})\n",
+        "      end\n",
         "    end\n",
         "  end\n",
         "  for _, k in ipairs({'tool_grant', 'calling', 'delegation', 'user'}) do\n",
@@ -176,6 +203,12 @@ impl Keys {
     }
     fn rel(&self, tenant: &str, kind: RelationKind) -> String {
         format!("{}:rel:{tenant}:{}", self.p, kind.as_str())
+    }
+    fn last_used(&self, tenant: &str) -> String {
+        format!("{}:lastused:{tenant}", self.p)
+    }
+    fn audit(&self, tenant: &str) -> String {
+        format!("{}:audit:{tenant}", self.p)
     }
 }
 
@@ -312,6 +345,37 @@ fn to_relation(
     Ok((seq, relation))
 }
 
+/// A stored document, with the last-use time kept beside it.
+fn parse_doc(doc: &str, last_used_ms: Option<i64>) -> Result<Nhi, StoreError> {
+    let mut nhi: Nhi = serde_json::from_str(doc)?;
+    if let Some(ms) = last_used_ms {
+        nhi.common_mut().last_used_at = crate::model::from_millis(ms);
+    }
+    Ok(nhi)
+}
+
+/// Parses an audit stream entry's fields (`at`, `e`) into a record of `tenant`.
+fn to_audit(tenant: &str, fields: Vec<(String, String)>) -> Result<AuditRecord, StoreError> {
+    let (mut at_ms, mut event) = (None, None);
+    for (name, value) in fields {
+        match name.as_str() {
+            "at" => at_ms = value.parse::<i64>().ok(),
+            "e" => event = Some(serde_json::from_str(&value)?),
+            _ => {}
+        }
+    }
+    match (at_ms, event) {
+        (Some(at_ms), Some(event)) => Ok(AuditRecord {
+            tenant_id: tenant.to_owned(),
+            at_ms,
+            event,
+        }),
+        _ => Err(StoreError::Backend(format!(
+            "malformed audit entry in tenant `{tenant}`"
+        ))),
+    }
+}
+
 fn not_found(nhi: &Nhi) -> StoreError {
     StoreError::NotFound(format!("{} `{}`", nhi.kind().label(), nhi.id()))
 }
@@ -363,12 +427,16 @@ impl Store for RedisStore {
     }
 
     async fn get_nhi(&self, tenant: &str, id: Uuid) -> Result<Option<Nhi>, StoreError> {
-        let doc: Option<String> = redis::cmd("GET")
+        let (doc, used): (Option<String>, Option<i64>) = redis::pipe()
+            .atomic()
+            .cmd("GET")
             .arg(self.keys.doc(tenant, id))
+            .cmd("HGET")
+            .arg(self.keys.last_used(tenant))
+            .arg(id.to_string())
             .query_async(&mut self.conn.clone())
             .await?;
-        doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from))
-            .transpose()
+        doc.map(|d| parse_doc(&d, used)).transpose()
     }
 
     async fn delete_nhi(&self, tenant: &str, id: Uuid) -> Result<bool, StoreError> {
@@ -381,6 +449,7 @@ impl Store for RedisStore {
         for kind in RELATION_KINDS {
             call.key(k.rel(tenant, kind));
         }
+        call.key(k.last_used(tenant));
         let revision: u64 = call
             .arg(id.to_string())
             .arg(k.changes())
@@ -400,14 +469,17 @@ impl Store for RedisStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut mget = redis::cmd("MGET");
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("MGET");
         for id in &ids {
-            mget.arg(self.keys.doc(tenant, id));
+            pipe.arg(self.keys.doc(tenant, id));
         }
-        let docs: Vec<Option<String>> = mget.query_async(&mut conn).await?;
+        pipe.cmd("HMGET").arg(self.keys.last_used(tenant)).arg(&ids);
+        let (docs, used): (Vec<Option<String>>, Vec<Option<i64>>) =
+            pipe.query_async(&mut conn).await?;
         docs.into_iter()
-            .flatten()
-            .map(|d| serde_json::from_str(&d).map_err(StoreError::from))
+            .zip(used)
+            .filter_map(|(d, ms)| d.map(|d| parse_doc(&d, ms)))
             .collect()
     }
 
@@ -461,22 +533,78 @@ impl Store for RedisStore {
         Ok(out.into_iter().map(|(_, r)| r).collect())
     }
 
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for r in &records {
+            pipe.cmd("XADD")
+                .arg(self.keys.audit(&r.tenant_id))
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(AUDIT_CAP)
+                .arg("*")
+                .arg("at")
+                .arg(r.at_ms)
+                .arg("e")
+                .arg(r.event.to_string())
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
+    async fn audit(&self, tenant: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XREVRANGE")
+            .arg(self.keys.audit(tenant))
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        entries
+            .into_iter()
+            .map(|(_, fields)| to_audit(tenant, fields))
+            .collect()
+    }
+
+    async fn touch_last_used(&self, uses: Vec<LastUse>) -> Result<(), StoreError> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut call = TOUCH_LAST_USED.prepare_invoke();
+        for u in &uses {
+            call.key(self.keys.last_used(&u.tenant_id))
+                .arg(u.id.to_string())
+                .arg(u.at_ms);
+        }
+        call.invoke_async::<()>(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
     async fn revision(&self) -> Result<u64, StoreError> {
         read_revision(&mut self.conn.clone(), &self.keys).await
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         type Rel = (String, String, String, String);
-        let (revision, mut docs, rels): (u64, Vec<(u64, String)>, Vec<Rel>) = SNAPSHOT
+        type Doc = (u64, String, Option<i64>);
+        let (revision, mut docs, rels): (u64, Vec<Doc>, Vec<Rel>) = SNAPSHOT
             .key(self.keys.rev())
             .key(self.keys.tenants())
             .arg(&self.keys.p)
             .invoke_async(&mut self.conn.clone())
             .await?;
-        docs.sort_by_key(|(seq, _)| *seq);
+        docs.sort_by_key(|(seq, _, _)| *seq);
         let nhis = docs
             .iter()
-            .map(|(_, d)| serde_json::from_str(d).map_err(StoreError::from))
+            .map(|(_, d, used)| parse_doc(d, *used))
             .collect::<Result<_, _>>()?;
         let mut relations = Vec::with_capacity(rels.len());
         for (tenant, kind, field, value) in rels {

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::model::{Nhi, NhiKind, Relation, RelationKind};
+use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 
@@ -39,6 +39,19 @@ CREATE TABLE IF NOT EXISTS relations (
     PRIMARY KEY (tenant, kind, source, target)
 );
 CREATE INDEX IF NOT EXISTS relations_by_target ON relations (tenant, kind, target);
+CREATE TABLE IF NOT EXISTS last_used (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant, seq);
 ";
 
 /// The SQLite store. Cheap to clone.
@@ -131,10 +144,19 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn parse_docs(rows: Vec<String>) -> Result<Vec<Nhi>, StoreError> {
-    rows.iter()
-        .map(|d| serde_json::from_str(d).map_err(StoreError::from))
+fn parse_docs(rows: Vec<(String, Option<i64>)>) -> Result<Vec<Nhi>, StoreError> {
+    rows.into_iter()
+        .map(|(d, used)| parse_doc(&d, used))
         .collect()
+}
+
+/// A stored document, with the last-use time kept beside it.
+fn parse_doc(doc: &str, last_used_ms: Option<i64>) -> Result<Nhi, StoreError> {
+    let mut nhi: Nhi = serde_json::from_str(doc)?;
+    if let Some(ms) = last_used_ms {
+        nhi.common_mut().last_used_at = crate::model::from_millis(ms);
+    }
+    Ok(nhi)
 }
 
 fn relation_from_row(
@@ -222,15 +244,15 @@ impl Store for SqliteStore {
     async fn get_nhi(&self, tenant: &str, id: Uuid) -> Result<Option<Nhi>, StoreError> {
         let tenant = tenant.to_owned();
         self.with(move |conn| {
-            let doc: Option<String> = conn
+            let row: Option<(String, Option<i64>)> = conn
                 .query_row(
-                    "SELECT doc FROM nhis WHERE tenant = ?1 AND id = ?2",
+                    "SELECT n.doc, u.at_ms FROM nhis n LEFT JOIN last_used u ON u.tenant = n.tenant AND u.id = n.id
+                     WHERE n.tenant = ?1 AND n.id = ?2",
                     params![tenant, id.to_string()],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            doc.map(|d| serde_json::from_str(&d).map_err(StoreError::from))
-                .transpose()
+            row.map(|(d, used)| parse_doc(&d, used)).transpose()
         })
         .await
     }
@@ -248,6 +270,10 @@ impl Store for SqliteStore {
                     "DELETE FROM relations WHERE tenant = ?1 AND (source = ?2 OR target = ?2)",
                     params![tenant, id],
                 )?;
+                tx.execute(
+                    "DELETE FROM last_used WHERE tenant = ?1 AND id = ?2",
+                    params![tenant, id],
+                )?;
             }
             Ok((deleted > 0, deleted > 0))
         })
@@ -258,10 +284,11 @@ impl Store for SqliteStore {
         let tenant = tenant.to_owned();
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT doc FROM nhis WHERE tenant = ?1 AND kind = ?2 ORDER BY seq",
+                "SELECT n.doc, u.at_ms FROM nhis n LEFT JOIN last_used u ON u.tenant = n.tenant AND u.id = n.id
+                 WHERE n.tenant = ?1 AND n.kind = ?2 ORDER BY n.seq",
             )?;
             let rows = stmt
-                .query_map(params![tenant, kind.as_str()], |r| r.get::<_, String>(0))?
+                .query_map(params![tenant, kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             parse_docs(rows)
         })
@@ -330,6 +357,61 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO audit (tenant, at_ms, event) VALUES (?1, ?2, ?3)",
+                )?;
+                for r in &records {
+                    stmt.execute(params![r.tenant_id, r.at_ms, r.event.to_string()])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit(&self, tenant: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT tenant, at_ms, event FROM audit WHERE tenant = ?1 ORDER BY seq DESC LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(tenant_id, at_ms, event)| {
+                    Ok(AuditRecord { tenant_id, at_ms, event: serde_json::from_str(&event)? })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn touch_last_used(&self, uses: Vec<LastUse>) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO last_used (tenant, id, at_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (tenant, id) DO UPDATE SET at_ms = MAX(at_ms, excluded.at_ms)",
+                )?;
+                for u in &uses {
+                    stmt.execute(params![u.tenant_id, u.id.to_string(), u.at_ms])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn revision(&self) -> Result<u64, StoreError> {
         self.with(|conn| read_revision(conn)).await
     }
@@ -339,8 +421,11 @@ impl Store for SqliteStore {
             let tx = conn.transaction()?;
             let revision = read_revision(&tx)?;
             let docs = {
-                let mut stmt = tx.prepare("SELECT doc FROM nhis ORDER BY seq")?;
-                stmt.query_map([], |r| r.get::<_, String>(0))?
+                let mut stmt = tx.prepare(
+                    "SELECT n.doc, u.at_ms FROM nhis n LEFT JOIN last_used u ON u.tenant = n.tenant AND u.id = n.id
+                     ORDER BY n.seq",
+                )?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<Vec<_>, _>>()?
             };
             let relations = {

@@ -7,7 +7,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::model::{Nhi, NhiKind, Relation, RelationKind};
+use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
 
 /// A registry store. Every write is durable when it returns `Ok` and bumps the revision.
@@ -42,6 +42,16 @@ pub trait Store: Send + Sync + 'static {
         source: Option<&str>,
         target: Option<&str>,
     ) -> Result<Vec<Relation>, StoreError>;
+
+    /// Appends audit events; durable when `Ok`. Does not move the revision.
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<(), StoreError>;
+
+    /// The newest audit events of `tenant`, newest first, at most `limit`.
+    async fn audit(&self, tenant: &str, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Records when NHIs were last used: keeps the latest time per NHI, shows it as
+    /// `last_used_at` on reads, and moves neither record versions nor the revision.
+    async fn touch_last_used(&self, uses: Vec<LastUse>) -> Result<(), StoreError>;
 
     /// The current revision: bumped by every write.
     async fn revision(&self) -> Result<u64, StoreError>;

@@ -56,6 +56,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
             tokens.clone(),
             &session_key,
             &registry,
+            Some(store.clone()),
         )
         .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
     );

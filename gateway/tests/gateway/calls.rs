@@ -528,3 +528,49 @@ async fn foreign_browser_origins_are_refused() {
         .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_reach_the_store_audit_log_and_last_used() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    w.rpc(
+        &token,
+        "tools/call",
+        json!({"name": "files_echo", "arguments": {"text": "kept"}}),
+    )
+    .await;
+    let id = uuid::Uuid::parse_str(&w.reader).unwrap();
+    let mut found = None;
+    for _ in 0..100 {
+        let records = w.store.audit("acme", 10).await.unwrap();
+        let used = w
+            .store
+            .get_nhi("acme", id)
+            .await
+            .unwrap()
+            .unwrap()
+            .common()
+            .last_used_at;
+        if let (Some(r), Some(used)) = (
+            records.iter().find(|r| r.event["tool"] == "files_echo"),
+            used,
+        ) {
+            found = Some((r.clone(), used));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (record, used) = found.expect("an audit record and a last-used time within 5 s");
+    assert_eq!(record.event["decision"], "allow");
+    assert_eq!(record.event["principal"], json!(w.reader));
+    assert!(
+        !record.event.to_string().contains("kept"),
+        "no argument values in the store either"
+    );
+    assert!(
+        (time::OffsetDateTime::now_utc() - used)
+            .whole_seconds()
+            .abs()
+            < 60
+    );
+}

@@ -21,6 +21,7 @@ pub(crate) struct World {
     pub(crate) url: String,
     pub(crate) replica_url: String,
     pub(crate) registry: prometheus::Registry,
+    pub(crate) store: DynStore,
     sessions: parking_lot::Mutex<std::collections::HashMap<String, String>>,
     _replica: GatewayHandle,
     pub(crate) key: TokenKey,
@@ -136,6 +137,7 @@ impl World {
             key.clone(),
             &SESSION_KEY,
             &registry,
+            Some(store.clone()),
         )
         .expect("gateway");
         // A second replica with the same session key, to prove sessions move between them.
@@ -145,6 +147,7 @@ impl World {
             key.clone(),
             &SESSION_KEY,
             &prometheus::Registry::new(),
+            Some(store.clone()),
         )
         .expect("replica");
         let snapshot = store.snapshot().await.expect("snapshot");
@@ -157,6 +160,7 @@ impl World {
             url: format!("http://{}/mcp", handle.addr),
             replica_url: format!("http://{}/mcp", replica.addr),
             registry,
+            store: store.clone(),
             sessions: parking_lot::Mutex::new(std::collections::HashMap::new()),
             _replica: replica,
             key,

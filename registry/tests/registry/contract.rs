@@ -32,6 +32,87 @@ pub(crate) async fn contract(store: DynStore) {
     revisions_and_feed(&store).await;
     snapshot_feeds_the_policy_engine(&store).await;
     concurrent_updates_never_lose_one(&store).await;
+    audit_log(&store).await;
+    last_used(&store).await;
+}
+
+async fn audit_log(store: &DynStore) {
+    use portcullis_registry::AuditRecord;
+    let before = store.revision().await.expect("revision");
+    let records: Vec<AuditRecord> = (0..5)
+        .map(|i| AuditRecord {
+            tenant_id: if i == 2 { "a2".into() } else { "a1".into() },
+            at_ms: 1_700_000_000_000 + i,
+            event: serde_json::json!({"n": i, "tool": "t"}),
+        })
+        .collect();
+    store.append_audit(records.clone()).await.expect("append");
+    let newest = store.audit("a1", 10).await.expect("audit");
+    let ns: Vec<i64> = newest
+        .iter()
+        .map(|r| r.event["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, vec![4, 3, 1, 0], "newest first, this tenant only");
+    assert_eq!(newest[0], records[4]);
+    assert_eq!(store.audit("a1", 2).await.expect("audit").len(), 2);
+    assert_eq!(store.audit("a2", 10).await.expect("audit").len(), 1);
+    assert_eq!(
+        store.revision().await.expect("revision"),
+        before,
+        "audit does not move the revision"
+    );
+}
+
+async fn last_used(store: &DynStore) {
+    use portcullis_registry::LastUse;
+    let a = store.insert_nhi(agent("u1", "busy")).await.expect("insert");
+    let version = a.version();
+    let revision = store.revision().await.expect("revision");
+    assert!(a.common().last_used_at.is_none());
+    let at = |ms| LastUse {
+        tenant_id: "u1".into(),
+        id: a.id(),
+        at_ms: ms,
+    };
+    store
+        .touch_last_used(vec![at(1_700_000_000_000), at(1_700_000_005_000)])
+        .await
+        .expect("touch");
+    store
+        .touch_last_used(vec![at(1_700_000_001_000)])
+        .await
+        .expect("an older use");
+    let got = store
+        .get_nhi("u1", a.id())
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        got.common().last_used_at.map(|t| t.unix_timestamp()),
+        Some(1_700_000_005),
+        "the latest use wins"
+    );
+    assert_eq!(got.version(), version, "no version bump");
+    assert_eq!(
+        store.revision().await.expect("revision"),
+        revision,
+        "no revision bump"
+    );
+    let listed = store.list_nhis("u1", NhiKind::Agent).await.expect("list");
+    assert_eq!(listed[0].common().last_used_at, got.common().last_used_at);
+    // An update does not erase it.
+    let mut changed = got.clone();
+    changed.common_mut().description = "still busy".into();
+    store.update_nhi(changed, version).await.expect("update");
+    let got = store
+        .get_nhi("u1", a.id())
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        got.common().last_used_at.map(|t| t.unix_timestamp()),
+        Some(1_700_000_005)
+    );
 }
 
 async fn crud_and_versions(store: &DynStore) {
