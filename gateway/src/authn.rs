@@ -7,6 +7,7 @@
 use portcullis_registry::NhiKind;
 use portcullis_registry::tokens::TokenKey;
 
+use crate::jwks::Issuers;
 use crate::lookup::Catalog;
 
 /// The caller of one request.
@@ -33,9 +34,14 @@ pub(crate) enum AuthError {
     NotAnNhi(String),
 }
 
-pub(crate) fn authenticate(
+/// Verifies the bearer token: an external issuer's when it belongs to one (see [`jwks`]),
+/// otherwise the gateway's own HS256 one.
+///
+/// [`jwks`]: crate::jwks
+pub(crate) async fn authenticate(
     header: Option<&str>,
     key: &TokenKey,
+    issuers: &Issuers,
     catalog: &Catalog,
 ) -> Result<Principal, AuthError> {
     let header = header.ok_or(AuthError::Missing)?;
@@ -47,9 +53,11 @@ pub(crate) fn authenticate(
         .ok_or_else(|| {
             AuthError::Invalid("the Authorization header is not a bearer token".into())
         })?;
-    let claims = key
-        .verify(token)
-        .map_err(|e| AuthError::Invalid(e.to_string()))?;
+    let claims = match issuers.verify(token).await {
+        Some(verified) => verified,
+        None => key.verify(token).map_err(|e| e.to_string()),
+    }
+    .map_err(AuthError::Invalid)?;
     let mut actors: Vec<&str> = claims.actors();
     let on_behalf_of = match actors.first() {
         Some(first) if catalog.principal(first).is_none() && actors.len() > 1 => {

@@ -24,6 +24,9 @@ pub struct GatewayConfig {
     pub audit_log: crate::audit::AuditSink,
     /// The MCP servers behind the gateway.
     pub upstreams: Vec<UpstreamConfig>,
+    /// External token issuers (OIDC providers and the like) whose tokens the gateway accepts
+    /// beside its own HS256 ones, verified with the keys each publishes as a JWKS.
+    pub issuers: Vec<IssuerConfig>,
 }
 
 impl Default for GatewayConfig {
@@ -35,8 +38,35 @@ impl Default for GatewayConfig {
             allowed_origins: Vec::new(),
             audit_log: crate::audit::AuditSink::default(),
             upstreams: Vec::new(),
+            issuers: Vec::new(),
         }
     }
+}
+
+/// One external token issuer (`[[gateway.issuers]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The `iss` its tokens carry, exactly.
+    pub issuer: String,
+    /// Where it publishes its signing keys (a JWK set), `http://` or `https://`.
+    pub jwks_url: String,
+    /// The audience its tokens must name in `aud` to be accepted here.
+    pub audience: String,
+    /// The claim that names the tenant.
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+    /// How often the key set is fetched again, in seconds.
+    #[serde(default = "default_refresh_secs")]
+    pub refresh_secs: u64,
+}
+
+fn default_tenant_claim() -> String {
+    "tenant".into()
+}
+
+fn default_refresh_secs() -> u64 {
+    300
 }
 
 /// One upstream MCP server (Streamable HTTP).
@@ -75,7 +105,7 @@ impl UpstreamConfig {
 }
 
 impl GatewayConfig {
-    /// Names unique, URLs plain HTTP(S), and prefixes such that no two servers can expose
+    /// Names unique, URLs plain HTTP(S) (upstreams and JWKS), and prefixes such that no two servers can expose
     /// the same tool name (no prefix is a prefix of another): a collision is a configuration
     /// error, never a silent rename.
     pub fn check(&self) -> Result<(), String> {
@@ -102,6 +132,30 @@ impl GatewayConfig {
                 ));
             }
         }
+        let mut issuers = HashSet::new();
+        for i in &self.issuers {
+            if i.issuer.is_empty() || i.audience.is_empty() || i.tenant_claim.is_empty() {
+                return Err(format!(
+                    "issuer `{}`: `issuer`, `audience` and `tenant_claim` must not be empty",
+                    i.issuer
+                ));
+            }
+            if !issuers.insert(i.issuer.as_str()) {
+                return Err(format!("issuer `{}` is configured twice", i.issuer));
+            }
+            if !(i.jwks_url.starts_with("http://") || i.jwks_url.starts_with("https://")) {
+                return Err(format!(
+                    "issuer `{}`: jwks_url `{}` must start with http:// or https://",
+                    i.issuer, i.jwks_url
+                ));
+            }
+            if i.refresh_secs == 0 {
+                return Err(format!(
+                    "issuer `{}`: refresh_secs must be at least 1",
+                    i.issuer
+                ));
+            }
+        }
         for (i, a) in self.upstreams.iter().enumerate() {
             for b in self.upstreams.iter().skip(i + 1) {
                 let (pa, pb) = (a.prefix(), b.prefix());
@@ -123,7 +177,7 @@ impl GatewayConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::{GatewayConfig, UpstreamConfig};
+    use super::{GatewayConfig, IssuerConfig, UpstreamConfig};
 
     fn up(name: &str, prefix: Option<&str>) -> UpstreamConfig {
         UpstreamConfig {
@@ -162,5 +216,40 @@ mod tests {
             ..Default::default()
         };
         assert!(dup.check().unwrap_err().contains("two upstreams"));
+    }
+
+    #[test]
+    fn issuers_are_checked() {
+        let issuer = |name: &str, url: &str| IssuerConfig {
+            issuer: name.into(),
+            jwks_url: url.into(),
+            audience: "portcullis".into(),
+            tenant_claim: "tenant".into(),
+            refresh_secs: 300,
+        };
+        let ok = GatewayConfig {
+            issuers: vec![issuer("https://idp.example", "https://idp.example/jwks")],
+            ..Default::default()
+        };
+        assert!(ok.check().is_ok());
+        let ftp = GatewayConfig {
+            issuers: vec![issuer("https://idp.example", "ftp://idp.example/jwks")],
+            ..Default::default()
+        };
+        assert!(ftp.check().unwrap_err().contains("http://"));
+        let twice = GatewayConfig {
+            issuers: vec![
+                issuer("https://idp.example", "https://idp.example/jwks"),
+                issuer("https://idp.example", "https://idp.example/other"),
+            ],
+            ..Default::default()
+        };
+        assert!(twice.check().unwrap_err().contains("twice"));
+        let parsed: GatewayConfig = serde_json::from_value(serde_json::json!({
+            "issuers": [{"issuer": "i", "jwks_url": "http://127.0.0.1:1/jwks", "audience": "a"}]
+        }))
+        .expect("parses");
+        assert_eq!(parsed.issuers[0].tenant_claim, "tenant");
+        assert_eq!(parsed.issuers[0].refresh_secs, 300);
     }
 }

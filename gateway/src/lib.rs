@@ -12,6 +12,7 @@ mod authn;
 mod config;
 mod decide;
 mod jsonrpc;
+mod jwks;
 mod lookup;
 mod mcp;
 mod metrics;
@@ -38,7 +39,7 @@ use portcullis_registry::tokens::TokenKey;
 use portcullis_registry::{DynStore, Snapshot};
 
 pub use audit::{AuditEvent, AuditSink};
-pub use config::{GatewayConfig, UpstreamConfig};
+pub use config::{GatewayConfig, IssuerConfig, UpstreamConfig};
 pub use sample::{sample_tools, serve_sample};
 
 /// The gateway: build it, feed it registry snapshots, start it.
@@ -82,7 +83,7 @@ impl GatewayHandle {
 }
 
 impl Gateway {
-    /// Checks the configuration (upstream names, prefixes, URLs) and builds the gateway.
+    /// Checks the configuration (upstream names, prefixes, URLs, issuers) and builds the gateway.
     /// `session_key` (at least 32 bytes) seals session ids: every replica needs the same one.
     /// With a `store`, audit records and last-use times are also written there (this starts
     /// background tasks: call it inside a tokio runtime).
@@ -103,6 +104,7 @@ impl Gateway {
             .iter()
             .map(|u| upstream::Upstream::new(u).map(|up| (u.name.clone(), up)))
             .collect::<Result<HashMap<_, _>, _>>()?;
+        let issuers = jwks::Issuers::new(&config.issuers)?;
         Ok(Self {
             state: Arc::new(state::State {
                 config,
@@ -110,6 +112,7 @@ impl Gateway {
                 engine,
                 validators: validate::Validators::default(),
                 tokens,
+                issuers,
                 upstreams,
                 connector: Connector::new(None),
                 sessions: session::SessionKeys::new(session_key)?,
@@ -135,7 +138,7 @@ impl Gateway {
     }
 
     /// Starts listening on the configured address (port 0 picks a free one), on the
-    /// current tokio runtime.
+    /// current tokio runtime, and starts fetching the external issuers' key sets.
     pub fn start(&self) -> std::io::Result<GatewayHandle> {
         use std::os::fd::IntoRawFd;
         let listener = std::net::TcpListener::bind(self.state.config.listen)?;
@@ -152,6 +155,7 @@ impl Gateway {
         );
         service.add_tcp(&addr.to_string());
         let (stop, watch) = tokio::sync::watch::channel(false);
+        self.state.issuers.spawn_refresh(&watch);
         let fds = Arc::new(parking_lot::Mutex::new(fds));
         let task = tokio::spawn(async move {
             service.start_service(Some(fds), watch, 1).await;

@@ -41,14 +41,20 @@ fn header<'a>(session: &'a Session, name: &str) -> Option<&'a str> {
 }
 
 /// The principal of a request, or the reply that refuses it.
-pub(crate) fn principal(
+pub(crate) async fn principal(
     state: &State,
     session: &Session,
     log: &mut CallLog,
 ) -> Result<Principal, Reply> {
     let catalog = state.catalog.load_full();
-    let principal = authn::authenticate(header(session, "authorization"), &state.tokens, &catalog)
-        .map_err(|e| refuse(session, &e))?;
+    let principal = authn::authenticate(
+        header(session, "authorization"),
+        &state.tokens,
+        &state.issuers,
+        &catalog,
+    )
+    .await
+    .map_err(|e| refuse(session, &e))?;
     log.principal = Some(principal.id.clone());
     log.tenant = Some(principal.tenant.clone());
     log.chain.clone_from(&principal.chain);
@@ -60,7 +66,7 @@ pub(crate) fn principal(
 
 /// Handles `POST /mcp`. Returns the reply to send, or `None` when the response was streamed.
 pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog) -> Option<Reply> {
-    let principal = match principal(state, session, log) {
+    let principal = match principal(state, session, log).await {
         Ok(p) => p,
         Err(reply) => return Some(reply),
     };
@@ -284,7 +290,7 @@ async fn initialize(
 
 /// Ends a session: its upstream sessions are closed (`DELETE /mcp`).
 pub(crate) async fn delete(state: &State, session: &mut Session, log: &mut CallLog) -> Reply {
-    let principal = match principal(state, session, log) {
+    let principal = match principal(state, session, log).await {
         Ok(p) => p,
         Err(reply) => return reply,
     };

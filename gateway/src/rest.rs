@@ -15,7 +15,7 @@ const MAX_RESULT: usize = 16 * 1024 * 1024;
 const REST_ID: &str = "portcullis-rest";
 
 pub(crate) async fn list(state: &State, session: &mut Session, log: &mut CallLog) -> Reply {
-    let principal = match mcp::principal(state, session, log) {
+    let principal = match mcp::principal(state, session, log).await {
         Ok(p) => p,
         Err(reply) => return reply,
     };
@@ -30,7 +30,7 @@ pub(crate) async fn call(
     log: &mut CallLog,
     name: &str,
 ) -> Reply {
-    let principal = match mcp::principal(state, session, log) {
+    let principal = match mcp::principal(state, session, log).await {
         Ok(p) => p,
         Err(reply) => return reply,
     };

@@ -22,6 +22,8 @@ pub(crate) struct State {
     pub(crate) engine: Arc<Engine>,
     pub(crate) validators: Validators,
     pub(crate) tokens: TokenKey,
+    /// External token issuers and their current keys.
+    pub(crate) issuers: crate::jwks::Issuers,
     pub(crate) upstreams: HashMap<String, Upstream>,
     pub(crate) connector: Connector,
     pub(crate) sessions: SessionKeys,

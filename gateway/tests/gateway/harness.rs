@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use portcullis_gateway::{Gateway, GatewayConfig, GatewayHandle, UpstreamConfig};
+use portcullis_gateway::{Gateway, GatewayConfig, GatewayHandle, IssuerConfig, UpstreamConfig};
 use portcullis_policy::{Engine, EngineConfig};
 use portcullis_registry::tokens::TokenKey;
 use portcullis_registry::{
@@ -57,6 +57,11 @@ fn tool(name: &str, upstream: &str, schema: Value) -> Nhi {
 
 impl World {
     pub(crate) async fn start() -> Self {
+        Self::start_with(vec![]).await
+    }
+
+    /// A world whose gateways also accept tokens of these external issuers.
+    pub(crate) async fn start_with(issuers: Vec<IssuerConfig>) -> Self {
         let (addr, seen) = upstream::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let store: DynStore = Arc::new(SqliteStore::open(&dir.path().join("r.db")).expect("open"));
@@ -125,6 +130,7 @@ impl World {
                     request_timeout_ms: 1000,
                 },
             ],
+            issuers,
         };
         let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
         let engine =

@@ -10,5 +10,6 @@
 
 mod calls;
 mod harness;
+mod issuers;
 mod sessions;
 mod upstream;
