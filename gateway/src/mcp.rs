@@ -109,7 +109,12 @@ pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog
     }
     let (id, method, params) = match message {
         Message::Request { id, method, params } => (id, method, params),
-        Message::Notification { .. } | Message::Response { .. } => return Some(Reply::accepted()),
+        other => {
+            if version.as_deref() != Some(STATELESS) {
+                return Some(relay_to_upstream(state, session, &principal, &other, body).await);
+            }
+            return Some(Reply::accepted());
+        }
     };
     if method == "initialize" {
         if version.as_deref() == Some(STATELESS) {
@@ -151,6 +156,54 @@ fn request_id(m: &Message) -> Value {
         Message::Request { id, .. } | Message::Response { id } => id.clone(),
         Message::Notification { .. } => Value::Null,
     }
+}
+
+/// A client's notification, or its answer to a request an upstream sent during a call,
+/// goes to the upstream(s) of its session: an answer to the upstream that asked, a
+/// notification to every upstream of the session. Accepted with 202 either way.
+async fn relay_to_upstream(
+    state: &State,
+    session: &Session,
+    principal: &Principal,
+    message: &Message,
+    body: Vec<u8>,
+) -> Reply {
+    let (id, sealed) = match open_session(state, session, principal) {
+        Ok(Conversation::Session { id, state: sealed }) => (id, sealed),
+        Ok(Conversation::Stateless) => return Reply::accepted(),
+        Err(reply) => return reply,
+    };
+    let targets: Vec<String> = match message {
+        Message::Response { id: rid } => state
+            .pending
+            .remove(&(id.clone(), rid.to_string()))
+            .into_iter()
+            .collect(),
+        Message::Notification { method, .. } if method == "notifications/initialized" => Vec::new(),
+        Message::Notification { .. } => state.upstreams.keys().cloned().collect(),
+        Message::Request { .. } => Vec::new(),
+    };
+    let body = Bytes::from(body);
+    for name in targets {
+        let Some(up) = state.upstreams.get(&name) else {
+            continue;
+        };
+        let sid = state
+            .overrides
+            .get(&(id.clone(), name.clone()))
+            .or_else(|| sealed.upstreams.get(&name).cloned());
+        match up
+            .post(&state.connector, body.clone(), sid.as_deref())
+            .await
+        {
+            Ok(mut ex) => {
+                ex.drain().await;
+                ex.release(&state.connector).await;
+            }
+            Err(e) => tracing::warn!(upstream = %name, "cannot relay the client's message: {e}"),
+        }
+    }
+    Reply::accepted()
 }
 
 /// 2026-07-28: `Mcp-Method` and `Mcp-Name` must repeat the body (never authorize on them).
@@ -261,10 +314,15 @@ async fn initialize(
     let version = asked
         .filter(|v| SESSION_ERA.contains(v))
         .unwrap_or(SESSION_ERA[1]);
+    let capabilities = params
+        .and_then(|p| p.get("capabilities"))
+        .filter(|c| c.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     let mut upstreams = BTreeMap::new();
     for (name, up) in &state.upstreams {
         // An upstream that is down now gets its session when first needed.
-        match up.open_session(&state.connector).await {
+        match up.open_session(&state.connector, &capabilities).await {
             Ok(Some(sid)) => {
                 upstreams.insert(name.clone(), sid);
             }
@@ -278,6 +336,7 @@ async fn initialize(
         issued: crate::session::now(),
         protocol: version.to_owned(),
         upstreams,
+        capabilities,
     });
     match sealed {
         Ok(sid) => {
@@ -548,7 +607,9 @@ async fn upstream_session(
             match known {
                 Some(sid) if stale != Some(sid.as_str()) => Ok(Some(sid)),
                 _ => {
-                    let fresh = up.open_session(&state.connector).await?;
+                    let fresh = up
+                        .open_session(&state.connector, &sealed.capabilities)
+                        .await?;
                     if let Some(sid) = &fresh {
                         state.overrides.insert(key, sid.clone());
                     }
@@ -664,9 +725,30 @@ async fn forward(
     {
         return None;
     }
+    // Requests the upstream sends the client during the call are noted, so the client's
+    // answers (separate POSTs) find their way back to this upstream.
+    let mut requests = match conversation {
+        Conversation::Session { id, .. }
+            if ex
+                .header("content-type")
+                .is_some_and(|c| c.starts_with("text/event-stream")) =>
+        {
+            Some((id.clone(), crate::sse::Scanner::default()))
+        }
+        _ => None,
+    };
     loop {
         match ex.chunk().await {
             Ok(Some(chunk)) => {
+                if let Some((sid, scanner)) = &mut requests {
+                    for message in scanner.push(&chunk) {
+                        if let (Some(rid), Some(_)) = (message.get("id"), message.get("method")) {
+                            state
+                                .pending
+                                .insert((sid.clone(), rid.to_string()), planned.upstream.clone());
+                        }
+                    }
+                }
                 if session
                     .write_response_body(Some(chunk), false)
                     .await

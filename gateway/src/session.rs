@@ -29,6 +29,9 @@ pub(crate) struct SessionState {
     /// Upstream name → the upstream's session id for this session.
     #[serde(default)]
     pub(crate) upstreams: BTreeMap<String, String>,
+    /// The client's capabilities, passed on to the upstream sessions opened for it.
+    #[serde(default)]
+    pub(crate) capabilities: serde_json::Value,
 }
 
 pub(crate) struct SessionKeys {
@@ -112,6 +115,7 @@ mod tests {
             issued: now(),
             protocol: "2025-06-18".into(),
             upstreams: [("files".to_owned(), "s-1".to_owned())].into(),
+            capabilities: serde_json::json!({"sampling": {}}),
         }
     }
 

@@ -23,6 +23,25 @@ pub(crate) fn messages(raw: &[u8]) -> Vec<Value> {
     out
 }
 
+/// Finds complete events in a stream that arrives in arbitrary chunks.
+#[derive(Debug, Default)]
+pub(crate) struct Scanner {
+    pending: String,
+}
+
+impl Scanner {
+    /// Adds a chunk; returns the JSON messages of the events it completed.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Value> {
+        self.pending
+            .push_str(&String::from_utf8_lossy(chunk).replace("\r\n", "\n"));
+        let Some(end) = self.pending.rfind("\n\n") else {
+            return Vec::new();
+        };
+        let complete: String = self.pending.drain(..end + 2).collect();
+        messages(complete.as_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -35,5 +54,21 @@ mod tests {
         let m = messages(raw);
         assert_eq!(m.len(), 2);
         assert_eq!(m[1], json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
+    }
+
+    #[test]
+    fn the_scanner_waits_for_whole_events() {
+        let mut s = super::Scanner::default();
+        assert!(s.push(b"data: {\"jsonrpc\":\"2.0\",").is_empty());
+        assert!(
+            s.push(b"\"id\":\"q1\",\"method\":\"sampling/createMessage\"}\r\n")
+                .is_empty()
+        );
+        let got = s.push(b"\r\ndata: {\"partial\":");
+        assert_eq!(
+            got,
+            vec![json!({"jsonrpc": "2.0", "id": "q1", "method": "sampling/createMessage"})]
+        );
+        assert_eq!(s.push(b"1}\n\n"), vec![json!({"partial": 1})]);
     }
 }

@@ -171,7 +171,7 @@ impl Upstream {
         if let Some(id) = guard.as_ref() {
             return Ok(Some(id.clone()));
         }
-        let id = self.open_session(connector).await?;
+        let id = self.open_session(connector, &serde_json::json!({})).await?;
         guard.clone_from(&id);
         Ok(id)
     }
@@ -181,10 +181,16 @@ impl Upstream {
     pub(crate) async fn open_session(
         &self,
         connector: &Connector,
+        capabilities: &serde_json::Value,
     ) -> Result<Option<String>, UpstreamError> {
+        let capabilities = if capabilities.is_object() {
+            capabilities.clone()
+        } else {
+            serde_json::json!({})
+        };
         let init = serde_json::json!({
             "jsonrpc": "2.0", "id": "portcullis-init", "method": "initialize",
-            "params": {"protocolVersion": UPSTREAM_PROTOCOL, "capabilities": {},
+            "params": {"protocolVersion": UPSTREAM_PROTOCOL, "capabilities": capabilities,
                        "clientInfo": {"name": "portcullis-gateway", "version": env!("CARGO_PKG_VERSION")}}
         });
         let mut ex = self

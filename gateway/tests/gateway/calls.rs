@@ -326,9 +326,24 @@ async fn initialize_ping_and_notifications() {
     assert_eq!(body["result"]["protocolVersion"], "2025-06-18");
     assert!(body["result"]["capabilities"]["tools"].is_object());
     assert!(headers.get("mcp-session-id").is_some());
-    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let (status, _, _) = w.post(Some(&token), note.to_string().into_bytes()).await;
+    let session = headers
+        .get("mcp-session-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        .to_string()
+        .into_bytes();
+    let (status, _, _) = w
+        .post_to(&w.url, Some(&token), Some(&session), &[], note.clone())
+        .await;
     assert_eq!(status, 202);
+    let (status, _, _) = w.post(Some(&token), note).await;
+    assert_eq!(
+        status, 400,
+        "after initialize, every message carries the session"
+    );
     let (_, pong) = w.rpc(&token, "ping", json!({})).await;
     assert_eq!(pong["result"], json!({}));
 }

@@ -90,12 +90,15 @@ impl World {
         let gone = add(&store, tool("gone", "down", any.clone())).await;
         // Registered and granted, but the upstream no longer offers it.
         let vanished = add(&store, tool("vanished", "files", any.clone())).await;
+        // Asks the client something during the call (not in the upstream's tools/list).
+        let ask = add(&store, tool("ask", "files", any.clone())).await;
         for (agent, t) in [
             (&reader, &echo),
             (&reader, &slow),
             (&reader, &gone),
             (&benched, &echo),
             (&reader, &vanished),
+            (&reader, &ask),
         ] {
             store
                 .put_relation(Relation::new("acme", RelationKind::ToolGrant, agent, t))

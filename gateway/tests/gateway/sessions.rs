@@ -184,3 +184,110 @@ async fn the_stateless_era_checks_headers_against_the_body() {
             .contains(&json!("2026-07-28"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_to_client_requests_and_client_messages_reach_the_right_upstream() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {"sampling": {}}, "clientInfo": {"name": "t", "version": "1"}}});
+    let (_, headers, _) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            None,
+            &[],
+            init.to_string().into_bytes(),
+        )
+        .await;
+    let session = headers
+        .get("mcp-session-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        w.seen
+            .capabilities
+            .lock()
+            .iter()
+            .any(|c| c.get("sampling").is_some()),
+        "the client's capabilities reach the upstream"
+    );
+
+    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "files_ask", "arguments": {}}});
+    let resp = w
+        .http
+        .post(&w.url)
+        .bearer_auth(&reader)
+        .header("mcp-session-id", &session)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "text/event-stream"
+    );
+    let stream = resp.text().await.unwrap();
+    assert!(
+        stream.contains("sampling/createMessage") && stream.contains("asked"),
+        "{stream}"
+    );
+
+    let answer = json!({"jsonrpc": "2.0", "id": "srv-1", "result": {"role": "assistant", "content": {"type": "text", "text": "hi"}, "model": "m"}});
+    let (status, _, _) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            Some(&session),
+            &[],
+            answer.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let answers = w.seen.answers.lock().clone();
+    assert_eq!(
+        answers.len(),
+        1,
+        "the answer went to the upstream that asked, once"
+    );
+    assert_eq!(answers[0].0, json!("srv-1"));
+    assert!(
+        answers[0].1.starts_with("s-"),
+        "with this session's upstream session id"
+    );
+
+    let cancel =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
+    let (status, _, _) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            Some(&session),
+            &[],
+            cancel.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert!(
+        w.seen
+            .notifications
+            .lock()
+            .contains(&"notifications/cancelled".to_owned())
+    );
+    // An answer nobody asked for goes nowhere.
+    let stray = json!({"jsonrpc": "2.0", "id": "never-asked", "result": {}});
+    let (status, _, _) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            Some(&session),
+            &[],
+            stray.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(w.seen.answers.lock().len(), 1);
+}

@@ -25,6 +25,12 @@ pub(crate) struct Seen {
     live: Mutex<std::collections::HashSet<String>>,
     /// Sessions ended with DELETE.
     pub(crate) deleted: Mutex<Vec<String>>,
+    /// Client answers relayed to this server: (request id, session).
+    pub(crate) answers: Mutex<Vec<(Value, String)>>,
+    /// Client notifications relayed to this server (method names).
+    pub(crate) notifications: Mutex<Vec<String>>,
+    /// The client capabilities each initialize carried.
+    pub(crate) capabilities: Mutex<Vec<Value>>,
 }
 
 impl Seen {
@@ -65,6 +71,9 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
     let method = msg["method"].as_str().unwrap_or_default().to_owned();
     let id = msg["id"].clone();
     if method == "initialize" {
+        seen.capabilities
+            .lock()
+            .push(msg["params"]["capabilities"].clone());
         let n = seen.sessions.fetch_add(1, Ordering::SeqCst);
         seen.live.lock().insert(format!("s-{n}"));
         let result = json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "test-upstream", "version": "1"}});
@@ -86,6 +95,11 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
         return (StatusCode::NOT_FOUND, "unknown session").into_response();
     }
     if msg.get("id").is_none() {
+        seen.notifications.lock().push(method.clone());
+        return StatusCode::ACCEPTED.into_response();
+    }
+    if msg.get("method").is_none() {
+        seen.answers.lock().push((id.clone(), session.clone()));
         return StatusCode::ACCEPTED.into_response();
     }
     if method == "tools/list" {
@@ -108,6 +122,13 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
         .unwrap_or_default()
         .to_owned();
     *seen.calls.lock().entry(name.clone()).or_default() += 1;
+    if name == "ask" {
+        // A server-to-client request during the call, then the result, as one SSE stream.
+        let ask = json!({"jsonrpc": "2.0", "id": "srv-1", "method": "sampling/createMessage", "params": {"messages": [], "maxTokens": 5}});
+        let done = json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": "asked"}], "isError": false}});
+        let body = format!("event: message\ndata: {ask}\n\nevent: message\ndata: {done}\n\n");
+        return ([("content-type", "text/event-stream")], body).into_response();
+    }
     if name == "slow" {
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
