@@ -9,7 +9,7 @@ use crate::respond::Reply;
 pub(crate) enum Route {
     /// POST /mcp: one JSON-RPC message.
     Mcp,
-    /// GET /mcp: a server-to-client stream (not offered: 405, as the protocol allows).
+    /// GET /mcp: the session's server-to-client stream.
     McpStream,
     /// DELETE /mcp: end the session.
     McpDelete,

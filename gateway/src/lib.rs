@@ -123,6 +123,10 @@ impl Gateway {
                 upstream_tools: moka::sync::Cache::builder()
                     .time_to_live(std::time::Duration::from_secs(30))
                     .build(),
+                ended: moka::sync::Cache::builder()
+                    .max_capacity(1_000_000)
+                    .time_to_live(std::time::Duration::from_secs(24 * 3600))
+                    .build(),
                 pending: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(600))

@@ -138,7 +138,7 @@ pub(crate) async fn post(state: &State, session: &mut Session, log: &mut CallLog
     match method.as_str() {
         "ping" => Some(Reply::rpc_result(&id, &json!({}))),
         "server/discover" => Some(Reply::rpc_result(&id, &discover(STATELESS))),
-        "tools/list" => Some(tools_list(state, &principal, &id).await),
+        "tools/list" => Some(tools_list(state, &principal, &id, &conversation).await),
         "tools/call" => {
             tools_call(state, session, log, &principal, &conversation, id, params).await
         }
@@ -254,6 +254,13 @@ pub(crate) fn open_session(
             "missing `Mcp-Session-Id`: initialize first",
         ));
     };
+    if state.ended.contains_key(id) {
+        return Err(Reply::http_error(
+            404,
+            "session_not_found",
+            "the session has ended: initialize again",
+        ));
+    }
     match state.sessions.open(id, &principal.tenant, &principal.id) {
         Some(s) => Ok(Conversation::Session {
             id: id.to_owned(),
@@ -371,13 +378,27 @@ pub(crate) async fn delete(state: &State, session: &mut Session, log: &mut CallL
         }
         state.overrides.invalidate(&(id.clone(), name.clone()));
     }
+    state.ended.insert(id.clone(), ());
     state.metrics.sessions_closed.inc();
     Reply::accepted().with_status(204)
 }
 
 /// The tools the caller may call (a denied tool is not listed: it looks unknown).
-async fn tools_list(state: &State, principal: &Principal, id: &Value) -> Reply {
-    Reply::rpc_result(id, &json!({"tools": listed_tools(state, principal).await}))
+async fn tools_list(
+    state: &State,
+    principal: &Principal,
+    id: &Value,
+    conversation: &Conversation,
+) -> Reply {
+    let tools = listed_tools(state, principal).await;
+    let result = match conversation {
+        // 2026-07-28 lists say how long they hold; a policy-filtered list is the caller's own.
+        Conversation::Stateless => {
+            json!({"tools": tools, "ttlMs": 30_000, "cacheScope": "private"})
+        }
+        Conversation::Session { .. } => json!({"tools": tools}),
+    };
+    Reply::rpc_result(id, &result)
 }
 
 /// The upstreams' current tool definitions (fan-out, cached briefly). An upstream that
@@ -766,5 +787,128 @@ async fn forward(
     }
     let _ = session.write_response_body(None, true).await;
     ex.release(&state.connector).await;
+    None
+}
+
+/// `GET /mcp`: the session's server-to-client stream, merged from every upstream session
+/// that offers one (405 when none does). Events pass whole; requests among them are noted so
+/// the client's answers reach the upstream that asked.
+pub(crate) async fn stream(
+    state: &State,
+    session: &mut Session,
+    log: &mut CallLog,
+) -> Option<Reply> {
+    let principal = match principal(state, session, log).await {
+        Ok(p) => p,
+        Err(reply) => return Some(reply),
+    };
+    log.method = Some("stream".into());
+    let (id, sealed) = match open_session(state, session, &principal) {
+        Ok(Conversation::Session { id, state: sealed }) => (id, sealed),
+        Ok(Conversation::Stateless) => {
+            return Some(Reply::http_error(
+                405,
+                "method_not_allowed",
+                "no stream without a session",
+            ));
+        }
+        Err(reply) => return Some(reply),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String)>(256);
+    let mut opened = 0;
+    for (name, up) in &state.upstreams {
+        let Some(sid) = state
+            .overrides
+            .get(&(id.clone(), name.clone()))
+            .or_else(|| sealed.upstreams.get(name).cloned())
+        else {
+            continue;
+        };
+        match up.open_stream(&state.connector, &sid).await {
+            Ok(Some(mut ex)) => {
+                opened += 1;
+                let (tx, name) = (tx.clone(), name.clone());
+                tokio::spawn(async move {
+                    let mut scanner = crate::sse::Scanner::default();
+                    loop {
+                        // Stop as soon as the client's stream is gone, even if this one is quiet.
+                        let chunk = tokio::select! {
+                            chunk = ex.chunk() => chunk,
+                            () = tx.closed() => return,
+                        };
+                        let Ok(Some(chunk)) = chunk else { return };
+                        for event in scanner.push_events(&chunk) {
+                            if tx.send((name.clone(), event)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(upstream = %name, "cannot open the upstream stream: {e}"),
+        }
+    }
+    drop(tx);
+    if opened == 0 {
+        return Some(
+            Reply::http_error(
+                405,
+                "method_not_allowed",
+                "no upstream offers a server-to-client stream",
+            )
+            .with_header("allow", "POST, DELETE".into()),
+        );
+    }
+    let Ok(mut header) = ResponseHeader::build(200, Some(3)) else {
+        return None;
+    };
+    let framing = header
+        .insert_header("content-type", "text/event-stream")
+        .and_then(|()| header.insert_header("cache-control", "no-cache"))
+        .and_then(|()| header.insert_header("transfer-encoding", "chunked"));
+    if framing.is_err()
+        || session
+            .write_response_header(Box::new(header), false)
+            .await
+            .is_err()
+    {
+        return None;
+    }
+    // A comment line every 15 s keeps proxies from closing a quiet stream and tells us
+    // when the client has gone.
+    let mut keepalive = tokio::time::interval(std::time::Duration::from_secs(15));
+    keepalive.tick().await;
+    loop {
+        let (upstream, event) = tokio::select! {
+            next = rx.recv() => match next {
+                Some(next) => next,
+                None => break,
+            },
+            _ = keepalive.tick() => {
+                if session.write_response_body(Some(Bytes::from_static(b": keep-alive\n\n")), false).await.is_err() {
+                    return None;
+                }
+                continue;
+            }
+        };
+        for message in crate::sse::messages(format!("{event}\n\n").as_bytes()) {
+            if let (Some(rid), Some(_)) = (message.get("id"), message.get("method")) {
+                state
+                    .pending
+                    .insert((id.clone(), rid.to_string()), upstream.clone());
+            }
+        }
+        let block = Bytes::from(format!("{event}\n\n"));
+        if session
+            .write_response_body(Some(block), false)
+            .await
+            .is_err()
+        {
+            // The client went away: dropping the receiver ends the upstream readers.
+            return None;
+        }
+    }
+    let _ = session.write_response_body(None, true).await;
     None
 }

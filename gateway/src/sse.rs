@@ -30,6 +30,22 @@ pub(crate) struct Scanner {
 }
 
 impl Scanner {
+    /// Adds a chunk; returns the complete events it finished, as raw text blocks (without
+    /// their blank-line terminator).
+    pub(crate) fn push_events(&mut self, chunk: &[u8]) -> Vec<String> {
+        self.pending
+            .push_str(&String::from_utf8_lossy(chunk).replace("\r\n", "\n"));
+        let Some(end) = self.pending.rfind("\n\n") else {
+            return Vec::new();
+        };
+        let complete: String = self.pending.drain(..end + 2).collect();
+        complete
+            .split("\n\n")
+            .filter(|e| !e.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Adds a chunk; returns the JSON messages of the events it completed.
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Value> {
         self.pending

@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub(crate) store_sink: Option<crate::audit::StoreSink>,
     /// Upstream name → its own tool definitions, fetched by tools/list fan-out (30 s).
     pub(crate) upstream_tools: moka::sync::Cache<String, Arc<HashMap<String, serde_json::Value>>>,
+    /// Sessions ended with DELETE on this instance (sealed ids cannot be recalled otherwise).
+    pub(crate) ended: moka::sync::Cache<String, ()>,
     /// (session id, request id) → the upstream that sent that server-to-client request.
     pub(crate) pending: moka::sync::Cache<(String, String), String>,
     /// (session id, upstream) → an upstream session opened after the sealed one was lost.

@@ -283,6 +283,30 @@ impl Upstream {
         Ok(tools)
     }
 
+    /// Opens the session's server-to-client stream (GET). `None` when the upstream offers
+    /// none (405). The stream has no read timeout: it may be quiet for a long time.
+    pub(crate) async fn open_stream(
+        &self,
+        connector: &Connector,
+        session_id: &str,
+    ) -> Result<Option<Exchange>, UpstreamError> {
+        let mut ex = self.send(connector, "GET", None, Some(session_id)).await?;
+        let status = ex.status();
+        let sse = ex
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/event-stream"));
+        if status == 200 && sse {
+            ex.http.set_read_timeout(None);
+            return Ok(Some(ex));
+        }
+        ex.drain().await;
+        ex.release(connector).await;
+        match status {
+            405 => Ok(None),
+            other => Err(UpstreamError::Status(other)),
+        }
+    }
+
     /// Ends an upstream session (DELETE), best effort.
     pub(crate) async fn close_session(&self, connector: &Connector, id: &str) {
         if let Ok(mut ex) = self.send(connector, "DELETE", None, Some(id)).await {

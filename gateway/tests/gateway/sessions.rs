@@ -109,7 +109,20 @@ async fn delete_ends_the_session_upstream_too() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 405, "no server-to-client stream");
+    assert_eq!(resp.status(), 400, "a stream needs a session");
+    let resp = w
+        .http
+        .get(&w.url)
+        .bearer_auth(&reader)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        404,
+        "the ended session is gone upstream: no stream is offered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,6 +176,25 @@ async fn the_stateless_era_checks_headers_against_the_body() {
     assert_eq!(
         (status, body["error"]["code"].as_i64()),
         (400, Some(-32020))
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list", "params": {"_meta": {"protocolVersion": "2026-07-28"}}}).to_string().into_bytes();
+    let (status, _, body) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            None,
+            &[era, ("mcp-method", "tools/list")],
+            list,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["result"]["cacheScope"].as_str(),
+            body["result"]["ttlMs"].as_u64()
+        ),
+        (Some("private"), Some(30_000)),
+        "a policy-filtered list is private"
     );
     let (status, _, body) = w
         .post_to(
@@ -290,4 +322,62 @@ async fn server_to_client_requests_and_client_messages_reach_the_right_upstream(
         .await;
     assert_eq!(status, 202);
     assert_eq!(w.seen.answers.lock().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_get_stream_merges_upstream_streams_and_routes_answers_back() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let session = w.initialize(&w.url, &reader).await;
+    let resp = w
+        .http
+        .get(&w.url)
+        .bearer_auth(&reader)
+        .header("mcp-session-id", &session)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "text/event-stream"
+    );
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), resp.text())
+        .await
+        .expect("the stream ends with the upstream's")
+        .unwrap();
+    assert!(
+        body.contains("hello from the upstream") && body.contains("srv-get-1"),
+        "{body}"
+    );
+    let answer = json!({"jsonrpc": "2.0", "id": "srv-get-1", "result": {"roots": []}});
+    let (status, _, _) = w
+        .post_to(
+            &w.url,
+            Some(&reader),
+            Some(&session),
+            &[],
+            answer.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert!(
+        w.seen
+            .answers
+            .lock()
+            .iter()
+            .any(|(id, _)| id == &json!("srv-get-1")),
+        "the answer reached the upstream that asked"
+    );
+    let other = w.token(&w.benched, "acme");
+    let resp = w
+        .http
+        .get(&w.url)
+        .bearer_auth(&other)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404, "not their session");
 }

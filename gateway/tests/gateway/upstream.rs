@@ -51,7 +51,7 @@ impl Seen {
 pub(crate) async fn start() -> (SocketAddr, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let app = Router::new()
-        .route("/mcp", axum::routing::post(handle).delete(end))
+        .route("/mcp", axum::routing::post(handle).delete(end).get(stream))
         .with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -147,4 +147,20 @@ async fn end(State(seen): State<Arc<Seen>>, headers: HeaderMap) -> StatusCode {
     seen.live.lock().remove(&session);
     seen.deleted.lock().push(session);
     StatusCode::NO_CONTENT
+}
+
+/// The session's server-to-client stream: a log notification and a request, then the end.
+async fn stream(State(seen): State<Arc<Seen>>, headers: HeaderMap) -> Response {
+    let session = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if !seen.live.lock().contains(&session) {
+        return (StatusCode::NOT_FOUND, "unknown session").into_response();
+    }
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "hello from the upstream"}});
+    let ask = json!({"jsonrpc": "2.0", "id": "srv-get-1", "method": "roots/list"});
+    let body = format!("event: message\ndata: {note}\n\nevent: message\ndata: {ask}\n\n");
+    ([("content-type", "text/event-stream")], body).into_response()
 }
