@@ -1,16 +1,19 @@
 //! Portcullis data plane: the MCP gateway, a pingora service.
 //!
-//! One `tools/call` flows through one module per step, in order: [`accept`] (method, path,
-//! content type, body cap), [`authn`] (bearer token, delegation chain), [`jsonrpc`] (one
-//! message), [`lookup`] (tool and principal in the registry catalog), [`validate`]
-//! (arguments against the pinned input schema), [`decide`] (Cedar through the decision
-//! cache), then `mcp::forward` (the upstream, once) and the `logging` hook of [`proxy`].
+//! One `tools/call` flows through one module per step, in order: `accept` (method, path,
+//! content type, body cap), `authn` (bearer token, delegation chain; `jwks` for external
+//! issuers), `jsonrpc` (one message), `mcp` (the method and the session), `lookup` (tool and
+//! principal in the registry catalog), `validate` (arguments against the pinned input
+//! schema), `decide` (Cedar through the decision cache), `tools` (the call's plan),
+//! `forward` (the upstream, once), then `audit` and `metrics` from the `logging` hook of
+//! `proxy`.
 
 mod accept;
 mod audit;
 mod authn;
 mod config;
 mod decide;
+mod forward;
 mod jsonrpc;
 mod jwks;
 mod lookup;
@@ -23,6 +26,7 @@ mod sample;
 mod session;
 mod sse;
 mod state;
+mod tools;
 mod upstream;
 mod validate;
 

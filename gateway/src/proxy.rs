@@ -48,7 +48,7 @@ impl ProxyHttp for McpProxy {
         }
         let reply = match accept::route(session) {
             Route::Mcp => crate::mcp::post(&self.state, session, &mut ctx.log).await,
-            Route::McpStream => crate::mcp::stream(&self.state, session, &mut ctx.log).await,
+            Route::McpStream => crate::forward::stream(&self.state, session, &mut ctx.log).await,
             Route::McpDelete => Some(crate::mcp::delete(&self.state, session, &mut ctx.log).await),
             Route::RestList => Some(crate::rest::list(&self.state, session, &mut ctx.log).await),
             Route::RestCall(name) => {

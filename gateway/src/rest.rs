@@ -5,9 +5,10 @@ use pingora::proxy::Session;
 use serde_json::{Value, json};
 
 use crate::accept;
-use crate::mcp::{self, Conversation, Refusal};
+use crate::mcp::{self, Conversation};
 use crate::respond::Reply;
 use crate::state::{CallLog, State};
+use crate::tools::Refusal;
 use crate::upstream::UpstreamError;
 
 /// Largest upstream answer the REST face buffers.
@@ -20,7 +21,7 @@ pub(crate) async fn list(state: &State, session: &mut Session, log: &mut CallLog
         Err(reply) => return reply,
     };
     log.method = Some("tools/list".into());
-    let body = json!({"tools": mcp::listed_tools(state, &principal).await});
+    let body = json!({"tools": crate::tools::listed_tools(state, &principal).await});
     Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
 }
 
@@ -51,7 +52,7 @@ pub(crate) async fn call(
         Err(e) => return Reply::http_error(400, "bad_request", &format!("malformed JSON: {e}")),
     };
     let id = Value::String(REST_ID.into());
-    let planned = match mcp::plan_call(
+    let planned = match crate::tools::plan_call(
         state,
         log,
         &principal,
@@ -85,10 +86,11 @@ pub(crate) async fn call(
             &format!("upstream `{}`: {e}", planned.upstream),
         )
     };
-    let mut ex = match mcp::exchange(state, log, &Conversation::Stateless, &planned).await {
-        Ok(ex) => ex,
-        Err(e) => return upstream_failed(e),
-    };
+    let mut ex =
+        match crate::forward::exchange(state, log, &Conversation::Stateless, &planned).await {
+            Ok(ex) => ex,
+            Err(e) => return upstream_failed(e),
+        };
     let sse = ex
         .header("content-type")
         .is_some_and(|c| c.starts_with("text/event-stream"));
