@@ -1,6 +1,7 @@
 //! A small MCP tool server (Streamable HTTP, JSON responses) for the demo and load tests.
 //!
-//! Tools: `echo` (`message`), `add` (`a`, `b`) and `transfer_funds` (`to`, `amount`). It
+//! Tools: `echo` (`message`), `add` (`a`, `b`) and `transfer_funds` (`to`, `amount`,
+//! `currency`). It
 //! keeps sessions the way an MCP server does (issued at `initialize`, required afterwards)
 //! and answers fast, so it is never the bottleneck in front of the gateway.
 
@@ -39,7 +40,7 @@ pub fn sample_tools() -> Vec<(&'static str, &'static str, Value)> {
         (
             "transfer_funds",
             "Moves money to an account",
-            json!({"type": "object", "properties": {"to": {"type": "string"}, "amount": {"type": "integer", "minimum": 1}}, "required": ["to", "amount"], "additionalProperties": false}),
+            json!({"type": "object", "properties": {"to": {"type": "string"}, "amount": {"type": "integer", "minimum": 1}, "currency": {"type": "string"}}, "required": ["to", "amount"], "additionalProperties": false}),
         ),
     ]
 }
