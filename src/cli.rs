@@ -29,6 +29,13 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run the sample MCP tool server (echo, add, transfer_funds) alone: the upstream of
+    /// load tests and benchmarks.
+    SampleServer {
+        /// Address to listen on; the endpoint is `/mcp`.
+        #[arg(long, default_value = "127.0.0.1:3001")]
+        listen: std::net::SocketAddr,
+    },
     /// Issue tokens for local use.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -45,6 +52,18 @@ impl Cli {
                     .enable_all()
                     .build()?;
                 runtime.block_on(serve::serve(config, demo))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::SampleServer { listen } => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let addr = portcullis_gateway::serve_sample(listen).await?;
+                    println!("sample MCP server on http://{addr}/mcp");
+                    tokio::signal::ctrl_c().await?;
+                    anyhow::Ok(())
+                })?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Token(cmd) => cmd.run().map(|()| ExitCode::SUCCESS),
