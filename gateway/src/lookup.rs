@@ -36,7 +36,8 @@ pub(crate) struct PrincipalEntry {
 /// The registry as the data plane reads it.
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
-    tools: HashMap<(String, String), Arc<ToolEntry>>,
+    /// Tenant → exposed name → tool: borrowed lookups, no key to build per call.
+    tools: HashMap<String, HashMap<String, Arc<ToolEntry>>>,
     principals: HashMap<String, PrincipalEntry>,
 }
 
@@ -65,10 +66,11 @@ impl Catalog {
                         input_schema: t.fields.input_schema.clone(),
                         description: c.description.clone(),
                     };
-                    catalog.tools.insert(
-                        (c.tenant_id.clone(), entry.exposed_name.clone()),
-                        Arc::new(entry),
-                    );
+                    catalog
+                        .tools
+                        .entry(c.tenant_id.clone())
+                        .or_default()
+                        .insert(entry.exposed_name.clone(), Arc::new(entry));
                 }
                 Nhi::Agent(_) | Nhi::ServiceAccount(_) => {
                     catalog.principals.insert(
@@ -86,8 +88,7 @@ impl Catalog {
 
     /// The tool a tenant's client names, if the registry has it.
     pub(crate) fn tool(&self, tenant: &str, exposed_name: &str) -> Option<&Arc<ToolEntry>> {
-        self.tools
-            .get(&(tenant.to_owned(), exposed_name.to_owned()))
+        self.tools.get(tenant)?.get(exposed_name)
     }
 
     /// Every tool of a tenant.
@@ -95,10 +96,7 @@ impl Catalog {
         &'a self,
         tenant: &'a str,
     ) -> impl Iterator<Item = &'a Arc<ToolEntry>> + 'a {
-        self.tools
-            .iter()
-            .filter(move |((t, _), _)| t == tenant)
-            .map(|(_, e)| e)
+        self.tools.get(tenant).into_iter().flat_map(HashMap::values)
     }
 
     pub(crate) fn principal(&self, id: &str) -> Option<&PrincipalEntry> {

@@ -117,11 +117,23 @@ mod tests {
 
     #[test]
     fn remote_refs_are_never_fetched() {
+        // A listener the schema points at: if the validator fetched, it would connect here.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
         let v = Validators::default();
-        let t = tool(json!({"$ref": "http://127.0.0.1:9/schema.json"}), 1);
+        let t = tool(
+            json!({"$ref": format!("http://127.0.0.1:{port}/schema.json")}),
+            1,
+        );
         assert!(
             v.check(&t, &json!({})).is_err(),
-            "an unresolvable remote $ref is refused, not fetched"
+            "an unresolvable remote $ref is refused"
+        );
+        let connection = listener.accept();
+        assert!(
+            matches!(&connection, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "the validator must not connect to fetch a $ref: {connection:?}"
         );
     }
 }
