@@ -19,11 +19,12 @@ pub(crate) enum Verdict {
     NeedsApproval,
 }
 
-/// The policy request for `principal` calling `tool` with `arguments`.
+/// The policy request for `principal` calling `tool` with `arguments` (moved in; take them
+/// back from `Request::arguments` when done).
 pub(crate) fn call_request(
     p: &Principal,
     tool: &ToolEntry,
-    arguments: &Map<String, Value>,
+    arguments: Map<String, Value>,
     input_valid: bool,
 ) -> Request {
     let principal = match p.kind {
@@ -38,7 +39,7 @@ pub(crate) fn call_request(
     );
     r.chain = p.chain.clone();
     r.input_valid = input_valid;
-    r.arguments = arguments.clone();
+    r.arguments = arguments;
     r.on_behalf_of = p.on_behalf_of.clone();
     r
 }

@@ -139,31 +139,65 @@ fn check_params(params: &Option<Value>, id: &Value) -> Result<(), RpcError> {
     }
 }
 
-/// The `name` and `arguments` of a tools/call.
+/// The `name` and `arguments` of a tools/call, and its other params (such as `_meta`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ToolCall {
     pub(crate) name: String,
-    pub(crate) arguments: Map<String, Value>,
+    /// Always an object (`{}` when the call has none).
+    pub(crate) arguments: Value,
+    pub(crate) rest: Map<String, Value>,
 }
 
-pub(crate) fn tool_call(id: &Value, params: Option<&Value>) -> Result<ToolCall, RpcError> {
+/// Takes a tools/call's `params` apart (moved, not copied).
+pub(crate) fn tool_call(id: &Value, params: Option<Value>) -> Result<ToolCall, RpcError> {
     let bad = |m: &str| RpcError::new(id.clone(), INVALID_PARAMS, m);
-    let params = params
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("tools/call needs `params` with `name`"))?;
-    let name = params
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("tools/call needs a string `name`"))?;
-    let arguments = match params.get("arguments") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
+    let Some(Value::Object(mut rest)) = params else {
+        return Err(bad("tools/call needs `params` with `name`"));
+    };
+    let Some(Value::String(name)) = rest.remove("name") else {
+        return Err(bad("tools/call needs a string `name`"));
+    };
+    let arguments = match rest.remove("arguments") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(m @ Value::Object(_)) => m,
         Some(_) => return Err(bad("`arguments` must be an object")),
     };
     Ok(ToolCall {
-        name: name.to_owned(),
+        name,
         arguments,
+        rest,
     })
+}
+
+/// The tools/call request sent upstream: the tool's upstream name, the arguments and the
+/// other params as the client sent them. Serialized from what the gateway decided on, so the
+/// upstream never sees a different reading of the body (duplicate keys, say).
+pub(crate) fn upstream_call(id: &Value, name: &str, call: &ToolCall) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Params<'a> {
+        name: &'a str,
+        arguments: &'a Value,
+        #[serde(flatten)]
+        rest: &'a Map<String, Value>,
+    }
+    #[derive(Serialize)]
+    struct Call<'a> {
+        jsonrpc: &'static str,
+        id: &'a Value,
+        method: &'static str,
+        params: Params<'a>,
+    }
+    serde_json::to_vec(&Call {
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: Params {
+            name,
+            arguments: &call.arguments,
+            rest: &call.rest,
+        },
+    })
+    .unwrap_or_default()
 }
 
 #[derive(Serialize)]

@@ -115,7 +115,7 @@ impl Gateway {
                 catalog: ArcSwap::from_pointee(lookup::Catalog::default()),
                 engine,
                 validators: validate::Validators::default(),
-                tokens,
+                tokens: authn::VerifiedTokens::new(tokens),
                 issuers,
                 upstreams,
                 connector: Connector::new(None),

@@ -110,13 +110,10 @@ impl ProxyHttp for McpProxy {
             upstream_ms: l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
         };
         if let (Some(sink), Some(tenant)) = (&self.state.store_sink, &event.tenant)
-            && let Ok(json) = serde_json::to_value(&event)
+            && let Ok(record) =
+                portcullis_registry::AuditRecord::new(tenant, crate::audit::now_ms(), &event)
         {
-            sink.record(portcullis_registry::AuditRecord {
-                tenant_id: tenant.clone(),
-                at_ms: crate::audit::now_ms(),
-                event: json,
-            });
+            sink.record(record);
         }
         self.state.audit.record(event);
         if let Some(e) = error {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use pingora::connectors::http::Connector;
 use portcullis_policy::Engine;
-use portcullis_registry::tokens::TokenKey;
 
 use crate::config::GatewayConfig;
 use crate::lookup::Catalog;
@@ -21,7 +20,7 @@ pub(crate) struct State {
     pub(crate) catalog: ArcSwap<Catalog>,
     pub(crate) engine: Arc<Engine>,
     pub(crate) validators: Validators,
-    pub(crate) tokens: TokenKey,
+    pub(crate) tokens: crate::authn::VerifiedTokens,
     /// External token issuers and their current keys.
     pub(crate) issuers: crate::jwks::Issuers,
     pub(crate) upstreams: HashMap<String, Upstream>,

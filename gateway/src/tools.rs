@@ -73,7 +73,7 @@ pub(crate) async fn listed_tools(state: &State, principal: &Principal) -> Vec<Va
         catalog
             .tools_of(&principal.tenant)
             .filter(|t| {
-                let request = decide::call_request(principal, t, &serde_json::Map::new(), true);
+                let request = decide::call_request(principal, t, serde_json::Map::new(), true);
                 decide::decide(&state.engine, &request).0 != Verdict::Deny
             })
             .cloned()
@@ -142,17 +142,22 @@ pub(crate) fn plan_call(
     id: &Value,
     params: Option<Value>,
 ) -> Result<Planned, Refusal> {
-    let call = jsonrpc::tool_call(id, params.as_ref()).map_err(Refusal::BadParams)?;
+    let mut call = jsonrpc::tool_call(id, params).map_err(Refusal::BadParams)?;
     log.tool = Some(call.name.clone());
-    let catalog = state.catalog.load_full();
+    let catalog = state.catalog.load();
     let Some(tool) = catalog.tool(&principal.tenant, &call.name).cloned() else {
         log.decision = Some("unknown");
         return Err(Refusal::Unknown(call.name));
     };
-    let arguments = Value::Object(call.arguments.clone());
-    log.arguments_sha256 = Some(crate::audit::canonical_sha256(&arguments));
-    let invalid = state.validators.check(&tool, &arguments).err();
-    let request = decide::call_request(principal, &tool, &call.arguments, invalid.is_none());
+    drop(catalog);
+    log.arguments_sha256 = Some(crate::audit::canonical_sha256(&call.arguments));
+    let invalid = state.validators.check(&tool, &call.arguments).err();
+    // The arguments move into the policy request and back out of it afterwards.
+    let arguments = match std::mem::take(&mut call.arguments) {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let mut request = decide::call_request(principal, &tool, arguments, invalid.is_none());
     let deciding = std::time::Instant::now();
     let (verdict, decision) = decide::decide(&state.engine, &request);
     state
@@ -164,8 +169,8 @@ pub(crate) fn plan_call(
         (Verdict::Allow, _) => {}
         (Verdict::Deny, Some(why)) => {
             // Invalid arguments are reported only to a caller who may call the tool at all.
-            let as_if_valid = decide::call_request(principal, &tool, &call.arguments, true);
-            if decide::decide(&state.engine, &as_if_valid).0 == Verdict::Deny {
+            request.input_valid = true;
+            if decide::decide(&state.engine, &request).0 == Verdict::Deny {
                 log.decision = Some("deny");
                 return Err(Refusal::Unknown(call.name));
             }
@@ -188,14 +193,10 @@ pub(crate) fn plan_call(
     }
     log.decision = Some("allow");
     log.upstream = Some(tool.upstream.clone());
-    let mut forwarded = params.unwrap_or_default();
-    if let Some(params) = forwarded.as_object_mut() {
-        params.insert("name".into(), Value::String(tool.upstream_name.clone()));
-    }
-    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": forwarded});
+    call.arguments = Value::Object(std::mem::take(&mut request.arguments));
     Ok(Planned {
         upstream: tool.upstream.clone(),
-        body: Bytes::from(body.to_string()),
+        body: Bytes::from(jsonrpc::upstream_call(id, &tool.upstream_name, &call)),
     })
 }
 

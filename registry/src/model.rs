@@ -297,13 +297,42 @@ pub fn validate_input_schema(schema: &serde_json::Value) -> Result<(), String> {
         .map_err(|e| format!("input_schema cannot be compiled: {e}"))
 }
 
-/// One audit event as stored: the tenant it belongs to and the event document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One audit event as stored: the tenant it belongs to and the event document, kept as the
+/// JSON text it was serialized to once (stores write it as is).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub tenant_id: String,
     /// Unix time in milliseconds.
     pub at_ms: i64,
-    pub event: serde_json::Value,
+    pub event: Box<serde_json::value::RawValue>,
+}
+
+impl AuditRecord {
+    /// A record of `event`, serialized now.
+    pub fn new(
+        tenant_id: impl Into<String>,
+        at_ms: i64,
+        event: &impl Serialize,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            tenant_id: tenant_id.into(),
+            at_ms,
+            event: serde_json::value::to_raw_value(event)?,
+        })
+    }
+
+    /// The event document, parsed.
+    pub fn event(&self) -> serde_json::Value {
+        serde_json::from_str(self.event.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl PartialEq for AuditRecord {
+    fn eq(&self, other: &Self) -> bool {
+        self.tenant_id == other.tenant_id
+            && self.at_ms == other.at_ms
+            && self.event.get() == other.event.get()
+    }
 }
 
 /// An NHI was used at `at_ms` (Unix milliseconds).

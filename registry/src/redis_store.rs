@@ -360,7 +360,7 @@ fn to_audit(tenant: &str, fields: Vec<(String, String)>) -> Result<AuditRecord, 
     for (name, value) in fields {
         match name.as_str() {
             "at" => at_ms = value.parse::<i64>().ok(),
-            "e" => event = Some(serde_json::from_str(&value)?),
+            "e" => event = Some(serde_json::value::RawValue::from_string(value)?),
             _ => {}
         }
     }
@@ -549,7 +549,7 @@ impl Store for RedisStore {
                 .arg("at")
                 .arg(r.at_ms)
                 .arg("e")
-                .arg(r.event.to_string())
+                .arg(r.event.get())
                 .ignore();
         }
         pipe.query_async::<()>(&mut self.conn.clone()).await?;

@@ -365,7 +365,7 @@ impl Store for SqliteStore {
                     "INSERT INTO audit (tenant, at_ms, event) VALUES (?1, ?2, ?3)",
                 )?;
                 for r in &records {
-                    stmt.execute(params![r.tenant_id, r.at_ms, r.event.to_string()])?;
+                    stmt.execute(params![r.tenant_id, r.at_ms, r.event.get()])?;
                 }
             }
             tx.commit()?;
@@ -387,7 +387,11 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
                 .map(|(tenant_id, at_ms, event)| {
-                    Ok(AuditRecord { tenant_id, at_ms, event: serde_json::from_str(&event)? })
+                    Ok(AuditRecord {
+                        tenant_id,
+                        at_ms,
+                        event: serde_json::value::RawValue::from_string(event)?,
+                    })
                 })
                 .collect()
         })

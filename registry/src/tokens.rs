@@ -142,7 +142,7 @@ impl TokenKey {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        v.leeway = 30;
+        v.leeway = LEEWAY_SECS;
         jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &v)
             .map(|d| d.claims)
             .map_err(|e| TokenError(describe(&e)))
@@ -161,6 +161,9 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
         _ => "token is malformed".into(),
     }
 }
+
+/// Seconds of clock skew allowed when checking `exp`.
+pub const LEEWAY_SECS: u64 = 30;
 
 /// Reads a hex secret of at least 32 bytes at `path`, creating a random 32-byte one (mode
 /// 0600) if the file does not exist. `what` names it in messages.

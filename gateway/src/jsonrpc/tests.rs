@@ -53,30 +53,64 @@ fn tool_call_params() {
     let id = json!(3);
     let call = tool_call(
         &id,
-        Some(&json!({"name": "read", "arguments": {"path": "/a"}})),
+        Some(json!({"name": "read", "arguments": {"path": "/a"}, "_meta": {"k": 1}})),
     )
     .unwrap();
     assert_eq!(call.name, "read");
-    assert_eq!(call.arguments.get("path"), Some(&json!("/a")));
-    assert!(
-        tool_call(&id, Some(&json!({"name": "read"})))
+    assert_eq!(call.arguments, json!({"path": "/a"}));
+    assert_eq!(call.rest.get("_meta"), Some(&json!({"k": 1})));
+    assert_eq!(
+        tool_call(&id, Some(json!({"name": "read"})))
             .unwrap()
-            .arguments
-            .is_empty()
+            .arguments,
+        json!({})
     );
     assert_eq!(
-        tool_call(&id, Some(&json!({"arguments": {}})))
+        tool_call(&id, Some(json!({"arguments": {}})))
             .unwrap_err()
             .code,
         INVALID_PARAMS
     );
     assert_eq!(
-        tool_call(&id, Some(&json!({"name": "r", "arguments": [1]})))
+        tool_call(&id, Some(json!({"name": "r", "arguments": [1]})))
             .unwrap_err()
             .code,
         INVALID_PARAMS
     );
     assert_eq!(tool_call(&id, None).unwrap_err().code, INVALID_PARAMS);
+}
+
+#[test]
+fn the_upstream_call_renames_the_tool_and_keeps_the_rest() {
+    let id = json!("c-1");
+    let call = tool_call(
+        &id,
+        Some(json!({"name": "files_read", "arguments": {"path": "/a"}, "_meta": {"progressToken": 7}})),
+    )
+    .unwrap();
+    let sent: serde_json::Value =
+        serde_json::from_slice(&upstream_call(&id, "read", &call)).unwrap();
+    assert_eq!(
+        sent,
+        json!({"jsonrpc": "2.0", "id": "c-1", "method": "tools/call",
+               "params": {"name": "read", "arguments": {"path": "/a"}, "_meta": {"progressToken": 7}}})
+    );
+}
+
+#[test]
+fn a_duplicated_name_is_read_once_and_forwarded_as_read() {
+    // The gateway decides on the last `name` (as serde_json reads it) and the upstream is
+    // sent only that one: no reading of the body can differ between the two.
+    let id = json!(1);
+    let body = br#"{"name": "allowed", "name": "other", "arguments": {}}"#;
+    let params: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let call = tool_call(&id, Some(params)).unwrap();
+    let sent = String::from_utf8(upstream_call(&id, &call.name, &call)).unwrap();
+    assert_eq!(sent.matches("\"name\"").count(), 1, "{sent}");
+    assert!(
+        sent.contains(&format!("\"name\":\"{}\"", call.name)),
+        "{sent}"
+    );
 }
 
 #[test]

@@ -40,17 +40,20 @@ async fn audit_log(store: &DynStore) {
     use portcullis_registry::AuditRecord;
     let before = store.revision().await.expect("revision");
     let records: Vec<AuditRecord> = (0..5)
-        .map(|i| AuditRecord {
-            tenant_id: if i == 2 { "a2".into() } else { "a1".into() },
-            at_ms: 1_700_000_000_000 + i,
-            event: serde_json::json!({"n": i, "tool": "t"}),
+        .map(|i| {
+            AuditRecord::new(
+                if i == 2 { "a2" } else { "a1" },
+                1_700_000_000_000 + i,
+                &serde_json::json!({"n": i, "tool": "t"}),
+            )
+            .unwrap()
         })
         .collect();
     store.append_audit(records.clone()).await.expect("append");
     let newest = store.audit("a1", 10).await.expect("audit");
     let ns: Vec<i64> = newest
         .iter()
-        .map(|r| r.event["n"].as_i64().unwrap())
+        .map(|r| r.event()["n"].as_i64().unwrap())
         .collect();
     assert_eq!(ns, vec![4, 3, 1, 0], "newest first, this tenant only");
     assert_eq!(newest[0], records[4]);
