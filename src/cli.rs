@@ -2,6 +2,7 @@
 
 mod demo;
 mod policy;
+mod registry;
 mod serve;
 mod token;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Validate, test and explain Cedar policies.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Import and export the registry in bulk (JSON lines).
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 impl Cli {
@@ -68,6 +72,13 @@ impl Cli {
             }
             Command::Token(cmd) => cmd.run().map(|()| ExitCode::SUCCESS),
             Command::Policy(cmd) => cmd.run(),
+            Command::Registry(cmd) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(cmd.run())?;
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
 }

@@ -454,7 +454,7 @@ fn obligations_of(bundle: &PolicyBundle, subs: &[Sub]) -> Vec<Obligation> {
 
 fn parents(dir: &Directory, r: &EntityRef) -> Vec<EntityUid> {
     dir.node(r.kind, &r.id)
-        .map(|n| n.parents.clone())
+        .map(|n| n.parents())
         .unwrap_or_default()
 }
 
@@ -470,23 +470,22 @@ fn step_entities(
     step: &Step<'_>,
 ) -> Result<Entities, String> {
     let mut picked: Vec<Entity> = Vec::with_capacity(3);
+    let mut last = None;
     for (role, e) in [("principal", step.principal), ("resource", step.resource)] {
         let Some(node) = dir.node(e.kind, &e.id) else {
             return Err(format!("unknown {role} `{e}`: it is not in the registry"));
         };
-        if picked
-            .last()
-            .is_none_or(|last| last.uid() != node.entity.uid())
-        {
-            picked.push(node.entity.clone());
+        if last != Some((e.kind, &e.id)) {
+            picked.push(node.entity().map_err(|e| e.to_string())?);
         }
+        last = Some((e.kind, &e.id));
     }
     if let Some(u) = r
         .on_behalf_of
         .as_ref()
         .and_then(|u| dir.node(EntityKind::User, u))
     {
-        picked.push(u.entity.clone());
+        picked.push(u.entity().map_err(|e| e.to_string())?);
     }
     if bundle.index.has_action_groups() {
         picked.extend(bundle.action_entities.iter().cloned());

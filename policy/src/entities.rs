@@ -1,9 +1,9 @@
 //! Typed NHI entities and the [`Directory`]: the registry snapshot the engine decides over.
 //!
-//! Each entity is converted to a Cedar entity once, when the directory is built; a decision
-//! then clones only the few entities its request names.
+//! The directory keeps each entity as its typed record; a decision converts to Cedar only
+//! the few entities its request names (and cached decisions none at all).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
@@ -184,14 +184,74 @@ pub enum EntityError {
     Invalid { uid: String, reason: String },
 }
 
-/// One entity as Cedar sees it, with the uids of its parents (for scope matching).
+/// One registry entity, kept as its compact typed record. The Cedar entity is built when a
+/// decision needs it (uncached decisions only, a few per request): a registry of 100,000
+/// agents then costs its records, not 100,000 Cedar entities.
 #[derive(Debug)]
-pub(crate) struct Node {
-    pub(crate) entity: Entity,
-    pub(crate) parents: Vec<EntityUid>,
+pub(crate) enum Node {
+    Tenant(Tenant),
+    User(User),
+    Server(McpServer),
+    Tool(Tool),
+    Agent(Agent),
+    ServiceAccount(ServiceAccount),
 }
 
-/// An immutable snapshot of the registry, as Cedar entities keyed by kind and id.
+impl Node {
+    /// The Cedar entity (checked when the directory was built).
+    pub(crate) fn entity(&self) -> Result<Entity, EntityError> {
+        let parents = self.parents();
+        let (kind, id, attrs): (EntityKind, &str, Vec<(&str, RestrictedExpression)>) = match self {
+            Self::Tenant(t) => (EntityKind::Tenant, &t.id, vec![]),
+            Self::User(u) => (
+                EntityKind::User,
+                &u.id,
+                vec![(
+                    "roles",
+                    RestrictedExpression::new_set(
+                        u.roles
+                            .iter()
+                            .cloned()
+                            .map(RestrictedExpression::new_string),
+                    ),
+                )],
+            ),
+            Self::Server(s) => (
+                EntityKind::McpServer,
+                &s.id,
+                vec![("name", RestrictedExpression::new_string(s.name.clone()))],
+            ),
+            Self::Tool(t) => (EntityKind::Tool, &t.id, tool_attrs(t)?),
+            Self::Agent(a) => (EntityKind::Agent, &a.id, agent_attrs(a)),
+            Self::ServiceAccount(s) => {
+                (EntityKind::ServiceAccount, &s.id, service_account_attrs(s))
+            }
+        };
+        let attrs = attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        Entity::new(kind.uid(id), attrs, parents.into_iter().collect()).map_err(|e| {
+            EntityError::Invalid {
+                uid: kind.uid(id).to_string(),
+                reason: e.to_string(),
+            }
+        })
+    }
+
+    /// The uids of the entity's parents (for scope matching).
+    pub(crate) fn parents(&self) -> Vec<EntityUid> {
+        match self {
+            Self::Tenant(_) | Self::Server(_) => vec![],
+            Self::User(u) => vec![EntityKind::Tenant.uid(&u.tenant)],
+            Self::Tool(t) => vec![
+                EntityKind::McpServer.uid(&t.server),
+                EntityKind::Tenant.uid(&t.tenant),
+            ],
+            Self::Agent(a) => vec![EntityKind::Tenant.uid(&a.tenant)],
+            Self::ServiceAccount(s) => vec![EntityKind::Tenant.uid(&s.tenant)],
+        }
+    }
+}
+
+/// An immutable snapshot of the registry: typed entities keyed by kind and id.
 ///
 /// Build one per registry revision with [`Directory::builder`]; share it behind an `Arc`.
 #[derive(Debug, Default)]
@@ -232,7 +292,7 @@ impl Directory {
     }
 }
 
-/// Adds typed entities to a new [`Directory`], converting each to Cedar once.
+/// Adds typed entities to a new [`Directory`], checking that each converts to Cedar.
 #[derive(Debug)]
 pub struct DirectoryBuilder {
     directory: Directory,
@@ -240,170 +300,140 @@ pub struct DirectoryBuilder {
 
 impl DirectoryBuilder {
     pub fn tenant(&mut self, t: &Tenant) -> Result<&mut Self, EntityError> {
-        let uid = EntityKind::Tenant.uid(&t.id);
-        self.insert(
-            EntityKind::Tenant,
-            &t.id,
-            Entity::new_no_attrs(uid, HashSet::new()),
-            vec![],
-        )
+        self.insert(EntityKind::Tenant, &t.id, Node::Tenant(t.clone()))
     }
 
     pub fn user(&mut self, u: &User) -> Result<&mut Self, EntityError> {
-        let attrs = [(
-            "roles",
-            RestrictedExpression::new_set(
-                u.roles
-                    .iter()
-                    .cloned()
-                    .map(RestrictedExpression::new_string),
-            ),
-        )];
-        let parents = vec![EntityKind::Tenant.uid(&u.tenant)];
-        self.insert_with(EntityKind::User, &u.id, attrs, parents)
+        self.insert(EntityKind::User, &u.id, Node::User(u.clone()))
     }
 
     pub fn server(&mut self, s: &McpServer) -> Result<&mut Self, EntityError> {
-        let attrs = [("name", RestrictedExpression::new_string(s.name.clone()))];
-        self.insert_with(EntityKind::McpServer, &s.id, attrs, vec![])
+        self.insert(EntityKind::McpServer, &s.id, Node::Server(s.clone()))
     }
 
     pub fn tool(&mut self, t: &Tool) -> Result<&mut Self, EntityError> {
-        let a = t.annotations;
-        let annotations = RestrictedExpression::new_record([
-            (
-                "read_only".to_owned(),
-                RestrictedExpression::new_bool(a.read_only),
-            ),
-            (
-                "destructive".to_owned(),
-                RestrictedExpression::new_bool(a.destructive),
-            ),
-            (
-                "idempotent".to_owned(),
-                RestrictedExpression::new_bool(a.idempotent),
-            ),
-            (
-                "open_world".to_owned(),
-                RestrictedExpression::new_bool(a.open_world),
-            ),
-        ])
-        .map_err(|e| EntityError::Invalid {
-            uid: EntityKind::Tool.uid(&t.id).to_string(),
-            reason: e.to_string(),
-        })?;
-        let attrs = [
-            ("name", RestrictedExpression::new_string(t.name.clone())),
-            ("lifecycle", lifecycle(t.lifecycle)),
-            (
-                "category",
-                RestrictedExpression::new_string(t.category.clone()),
-            ),
-            ("risk_level", risk_level(t.risk_level)),
-            ("risk_score", risk_score(t.risk_score, t.risk_level)),
-            (
-                "requires_approval",
-                RestrictedExpression::new_bool(t.requires_approval),
-            ),
-            ("annotations", annotations),
-        ];
-        let parents = vec![
-            EntityKind::McpServer.uid(&t.server),
-            EntityKind::Tenant.uid(&t.tenant),
-        ];
-        self.insert_with(EntityKind::Tool, &t.id, attrs, parents)
+        self.insert(EntityKind::Tool, &t.id, Node::Tool(t.clone()))
     }
 
     pub fn agent(&mut self, a: &Agent) -> Result<&mut Self, EntityError> {
-        let mut attrs = vec![
-            ("name", RestrictedExpression::new_string(a.name.clone())),
-            ("lifecycle", lifecycle(a.lifecycle)),
-            ("risk_level", risk_level(a.risk_level)),
-            ("risk_score", risk_score(a.risk_score, a.risk_level)),
-            (
-                "agent_type",
-                RestrictedExpression::new_string(a.agent_type.clone()),
-            ),
-            (
-                "requires_human_approval",
-                RestrictedExpression::new_bool(a.requires_human_approval),
-            ),
-            (
-                "max_delegation_depth",
-                RestrictedExpression::new_long(i64::from(a.max_delegation_depth)),
-            ),
-            ("tools", uid_set(EntityKind::Tool, &a.tools)),
-            ("can_call", uid_set(EntityKind::Agent, &a.can_call)),
-            (
-                "can_delegate_to",
-                uid_set(EntityKind::Agent, &a.can_delegate_to),
-            ),
-        ];
-        if let Some(owner) = &a.owner {
-            attrs.push((
-                "owner",
-                RestrictedExpression::new_entity_uid(EntityKind::User.uid(owner)),
-            ));
-        }
-        let parents = vec![EntityKind::Tenant.uid(&a.tenant)];
-        self.insert_with(EntityKind::Agent, &a.id, attrs, parents)
+        self.insert(EntityKind::Agent, &a.id, Node::Agent(a.clone()))
     }
 
     pub fn service_account(&mut self, s: &ServiceAccount) -> Result<&mut Self, EntityError> {
-        let mut attrs = vec![
-            ("name", RestrictedExpression::new_string(s.name.clone())),
-            ("lifecycle", lifecycle(s.lifecycle)),
-            ("risk_level", risk_level(s.risk_level)),
-            ("risk_score", risk_score(s.risk_score, s.risk_level)),
-            ("tools", uid_set(EntityKind::Tool, &s.tools)),
-            ("can_call", uid_set(EntityKind::Agent, &s.can_call)),
-        ];
-        if let Some(owner) = &s.owner {
-            attrs.push((
-                "owner",
-                RestrictedExpression::new_entity_uid(EntityKind::User.uid(owner)),
-            ));
-        }
-        let parents = vec![EntityKind::Tenant.uid(&s.tenant)];
-        self.insert_with(EntityKind::ServiceAccount, &s.id, attrs, parents)
+        self.insert(
+            EntityKind::ServiceAccount,
+            &s.id,
+            Node::ServiceAccount(s.clone()),
+        )
     }
 
     pub fn build(self) -> Directory {
         self.directory
     }
 
-    fn insert_with<'a>(
-        &mut self,
-        kind: EntityKind,
-        id: &str,
-        attrs: impl IntoIterator<Item = (&'a str, RestrictedExpression)>,
-        parents: Vec<EntityUid>,
-    ) -> Result<&mut Self, EntityError> {
-        let uid = kind.uid(id);
-        let attrs = attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        let entity = Entity::new(uid, attrs, parents.iter().cloned().collect()).map_err(|e| {
-            EntityError::Invalid {
-                uid: kind.uid(id).to_string(),
-                reason: e.to_string(),
-            }
-        })?;
-        self.insert(kind, id, entity, parents)
-    }
-
-    fn insert(
-        &mut self,
-        kind: EntityKind,
-        id: &str,
-        entity: Entity,
-        parents: Vec<EntityUid>,
-    ) -> Result<&mut Self, EntityError> {
+    /// Adds `node` once its Cedar form is known to be valid (that form is then dropped).
+    fn insert(&mut self, kind: EntityKind, id: &str, node: Node) -> Result<&mut Self, EntityError> {
         let nodes = self.directory.nodes.entry(kind).or_default();
         if nodes.contains_key(id) {
             return Err(EntityError::Duplicate(kind.uid(id).to_string()));
         }
-        nodes.insert(Arc::from(id), Arc::new(Node { entity, parents }));
+        node.entity()?;
+        nodes.insert(Arc::from(id), Arc::new(node));
         Ok(self)
     }
+}
+
+fn tool_attrs(t: &Tool) -> Result<Vec<(&'static str, RestrictedExpression)>, EntityError> {
+    let a = t.annotations;
+    let annotations = RestrictedExpression::new_record([
+        (
+            "read_only".to_owned(),
+            RestrictedExpression::new_bool(a.read_only),
+        ),
+        (
+            "destructive".to_owned(),
+            RestrictedExpression::new_bool(a.destructive),
+        ),
+        (
+            "idempotent".to_owned(),
+            RestrictedExpression::new_bool(a.idempotent),
+        ),
+        (
+            "open_world".to_owned(),
+            RestrictedExpression::new_bool(a.open_world),
+        ),
+    ])
+    .map_err(|e| EntityError::Invalid {
+        uid: EntityKind::Tool.uid(&t.id).to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(vec![
+        ("name", RestrictedExpression::new_string(t.name.clone())),
+        ("lifecycle", lifecycle(t.lifecycle)),
+        (
+            "category",
+            RestrictedExpression::new_string(t.category.clone()),
+        ),
+        ("risk_level", risk_level(t.risk_level)),
+        ("risk_score", risk_score(t.risk_score, t.risk_level)),
+        (
+            "requires_approval",
+            RestrictedExpression::new_bool(t.requires_approval),
+        ),
+        ("annotations", annotations),
+    ])
+}
+
+fn agent_attrs(a: &Agent) -> Vec<(&'static str, RestrictedExpression)> {
+    let mut attrs = vec![
+        ("name", RestrictedExpression::new_string(a.name.clone())),
+        ("lifecycle", lifecycle(a.lifecycle)),
+        ("risk_level", risk_level(a.risk_level)),
+        ("risk_score", risk_score(a.risk_score, a.risk_level)),
+        (
+            "agent_type",
+            RestrictedExpression::new_string(a.agent_type.clone()),
+        ),
+        (
+            "requires_human_approval",
+            RestrictedExpression::new_bool(a.requires_human_approval),
+        ),
+        (
+            "max_delegation_depth",
+            RestrictedExpression::new_long(i64::from(a.max_delegation_depth)),
+        ),
+        ("tools", uid_set(EntityKind::Tool, &a.tools)),
+        ("can_call", uid_set(EntityKind::Agent, &a.can_call)),
+        (
+            "can_delegate_to",
+            uid_set(EntityKind::Agent, &a.can_delegate_to),
+        ),
+    ];
+    if let Some(owner) = &a.owner {
+        attrs.push((
+            "owner",
+            RestrictedExpression::new_entity_uid(EntityKind::User.uid(owner)),
+        ));
+    }
+    attrs
+}
+
+fn service_account_attrs(s: &ServiceAccount) -> Vec<(&'static str, RestrictedExpression)> {
+    let mut attrs = vec![
+        ("name", RestrictedExpression::new_string(s.name.clone())),
+        ("lifecycle", lifecycle(s.lifecycle)),
+        ("risk_level", risk_level(s.risk_level)),
+        ("risk_score", risk_score(s.risk_score, s.risk_level)),
+        ("tools", uid_set(EntityKind::Tool, &s.tools)),
+        ("can_call", uid_set(EntityKind::Agent, &s.can_call)),
+    ];
+    if let Some(owner) = &s.owner {
+        attrs.push((
+            "owner",
+            RestrictedExpression::new_entity_uid(EntityKind::User.uid(owner)),
+        ));
+    }
+    attrs
 }
 
 fn enum_uid(type_name: &EntityTypeName, value: &str) -> RestrictedExpression {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::error::StoreError;
 use crate::snapshot::Snapshot;
@@ -22,12 +22,20 @@ where
     let mut current = take(&store, &install).await?;
     Ok(tokio::spawn(async move {
         loop {
-            let announced = match feed.recv().await {
+            let mut announced = match feed.recv().await {
                 Ok(r) => r,
                 // Missed announcements: whatever they were, a fresh snapshot tells.
                 Err(RecvError::Lagged(_)) => u64::MAX,
                 Err(RecvError::Closed) => return,
             };
+            // Writes announced meanwhile are covered by the same snapshot.
+            loop {
+                match feed.try_recv() {
+                    Ok(r) => announced = announced.max(r),
+                    Err(TryRecvError::Lagged(_)) => announced = u64::MAX,
+                    Err(_) => break,
+                }
+            }
             if announced <= current {
                 continue;
             }

@@ -8,6 +8,7 @@
 
 mod error;
 mod follow;
+pub mod import;
 mod lifecycle;
 mod model;
 mod redis_store;

@@ -71,6 +71,42 @@ static INSERT: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// One chunk of an import. KEYS: seq, tenants, then doc and idx of each record. ARGV: doc, id,
+/// tenant of each record. Returns 0, or the 1-based position of a record that exists (then
+/// nothing of the chunk is written).
+static IMPORT_NHIS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local n = (#KEYS - 2) / 2\n",
+        "for i = 1, n do\n",
+        "  if redis.call('EXISTS', KEYS[1 + 2 * i]) == 1 then return i end\n",
+        "end\n",
+        "for i = 1, n do\n",
+        "  redis.call('SET', KEYS[1 + 2 * i], ARGV[3 * i - 2])\n",
+        "  redis.call('ZADD', KEYS[2 + 2 * i], redis.call('INCR', KEYS[1]), ARGV[3 * i - 1])\n",
+        "  redis.call('SADD', KEYS[2], ARGV[3 * i])\n",
+        "end\n",
+        "return 0\n"
+    ))
+});
+
+/// One chunk of an import's relations. KEYS: seq, tenants, then the relation hash of each.
+/// ARGV: field, level, tenant of each.
+static IMPORT_RELATIONS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "for i = 1, #KEYS - 2 do\n",
+        "  local cur = redis.call('HGET', KEYS[2 + i], ARGV[3 * i - 2])\n",
+        "  local seq = cur and string.match(cur, '^(%d+)|') or redis.call('INCR', KEYS[1])\n",
+        "  redis.call('HSET', KEYS[2 + i], ARGV[3 * i - 2], string.format('%d|%s', seq, ARGV[3 * i - 1]))\n",
+        "  redis.call('SADD', KEYS[2], ARGV[3 * i])\n",
+        "end\n",
+        "return 0\n"
+    ))
+});
+
+/// KEYS: rev. ARGV: channel. Announces the end of an import.
+static BUMP: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!(lua_bump!("KEYS[1]", "ARGV[1]"), "return rev\n")));
+
 /// KEYS: doc, rev. ARGV: doc, kind, expected version, channel.
 /// Returns {0, rev} on success, {1, 0} if missing, {2, stored version} on a conflict.
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
@@ -402,6 +438,70 @@ impl Store for RedisStore {
             return Err(StoreError::AlreadyExists(what));
         }
         Ok(nhi)
+    }
+
+    async fn import(&self, nhis: Vec<Nhi>, relations: Vec<Relation>) -> Result<(), StoreError> {
+        const CHUNK: usize = 1_000;
+        if nhis.is_empty() && relations.is_empty() {
+            return Ok(());
+        }
+        let k = &self.keys;
+        let mut conn = self.conn.clone();
+        // Every id is checked before anything is written.
+        for chunk in nhis.chunks(CHUNK) {
+            let mut pipe = redis::pipe();
+            for nhi in chunk {
+                pipe.exists(k.doc(nhi.tenant(), nhi.id()));
+            }
+            let found: Vec<bool> = pipe.query_async(&mut conn).await?;
+            if let Some((nhi, _)) = chunk.iter().zip(found).find(|(_, exists)| *exists) {
+                return Err(StoreError::AlreadyExists(format!(
+                    "{} `{}`",
+                    nhi.kind().label(),
+                    nhi.id()
+                )));
+            }
+        }
+        for chunk in nhis.chunks(CHUNK) {
+            let mut script = IMPORT_NHIS.key(k.seq());
+            script.key(k.tenants());
+            for nhi in chunk {
+                let mut nhi = nhi.clone();
+                nhi.common_mut().version = 1;
+                script
+                    .key(k.doc(nhi.tenant(), nhi.id()))
+                    .key(k.idx(nhi.tenant(), nhi.kind()))
+                    .arg(serde_json::to_string(&nhi)?)
+                    .arg(nhi.id().to_string())
+                    .arg(nhi.tenant());
+            }
+            let existing: usize = script.invoke_async(&mut conn).await?;
+            if let Some(nhi) = existing.checked_sub(1).and_then(|i| chunk.get(i)) {
+                return Err(StoreError::AlreadyExists(format!(
+                    "{} `{}` (written concurrently; the import stopped part way)",
+                    nhi.kind().label(),
+                    nhi.id()
+                )));
+            }
+        }
+        for chunk in relations.chunks(CHUNK) {
+            let mut script = IMPORT_RELATIONS.key(k.seq());
+            script.key(k.tenants());
+            for r in chunk {
+                script
+                    .key(k.rel(&r.tenant_id, r.kind))
+                    .arg(Self::relation_field(r)?)
+                    .arg(r.level.map_or("", |l| l.as_str()))
+                    .arg(&r.tenant_id);
+            }
+            let _: u64 = script.invoke_async(&mut conn).await?;
+        }
+        let _: u64 = BUMP
+            .key(k.rev())
+            .arg(k.changes())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
     }
 
     async fn update_nhi(&self, mut nhi: Nhi, expected_version: u64) -> Result<Nhi, StoreError> {

@@ -207,6 +207,38 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn import(&self, nhis: Vec<Nhi>, relations: Vec<Relation>) -> Result<(), StoreError> {
+        if nhis.is_empty() && relations.is_empty() {
+            return Ok(());
+        }
+        self.write(move |tx| {
+            let mut seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM nhis", [], |r| r.get(0))?;
+            {
+                let mut insert = tx.prepare(
+                    "INSERT OR IGNORE INTO nhis (tenant, id, kind, version, doc, seq) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+                )?;
+                for mut nhi in nhis {
+                    nhi.common_mut().version = 1;
+                    seq += 1;
+                    let doc = serde_json::to_string(&nhi)?;
+                    let id = nhi.id().to_string();
+                    if insert.execute(params![nhi.tenant(), id, nhi.kind().as_str(), doc, seq])? == 0 {
+                        return Err(StoreError::AlreadyExists(format!("{} `{id}`", nhi.kind().label())));
+                    }
+                }
+                let mut relate = tx.prepare(
+                    "INSERT INTO relations (tenant, kind, source, target, level) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (tenant, kind, source, target) DO UPDATE SET level = excluded.level",
+                )?;
+                for r in &relations {
+                    relate.execute(params![r.tenant_id, r.kind.as_str(), r.source, r.target, r.level.map(|l| l.as_str())])?;
+                }
+            }
+            Ok(((), true))
+        })
+        .await
+    }
+
     async fn update_nhi(&self, mut nhi: Nhi, expected_version: u64) -> Result<Nhi, StoreError> {
         self.write(move |tx| {
             let current: Option<i64> = tx
@@ -424,14 +456,19 @@ impl Store for SqliteStore {
         self.with(|conn| {
             let tx = conn.transaction()?;
             let revision = read_revision(&tx)?;
-            let docs = {
+            // Parsed row by row: the documents' text is never all in memory at once.
+            let mut nhis = Vec::new();
+            {
                 let mut stmt = tx.prepare(
                     "SELECT n.doc, u.at_ms FROM nhis n LEFT JOIN last_used u ON u.tenant = n.tenant AND u.id = n.id
                      ORDER BY n.seq",
                 )?;
-                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<Vec<_>, _>>()?
-            };
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let doc = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+                    nhis.push(parse_doc(doc, row.get(1)?)?);
+                }
+            }
             let relations = {
                 let mut stmt = tx.prepare(
                     "SELECT tenant, kind, source, target, level FROM relations ORDER BY rowid",
@@ -442,7 +479,7 @@ impl Store for SqliteStore {
             tx.commit()?;
             Ok(Snapshot {
                 revision,
-                nhis: parse_docs(docs)?,
+                nhis,
                 relations: relations
                     .into_iter()
                     .map(to_relation)

@@ -22,6 +22,12 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_nhi(&self, tenant: &str, id: Uuid) -> Result<Option<Nhi>, StoreError>;
 
+    /// Stores many new records (each with version 1) and relations in one write, moving the
+    /// revision once. Fails if any record id exists; check the batch first with
+    /// [`import::check`](crate::import::check). SQLite writes it all or nothing; Redis checks
+    /// every id first, then writes in chunks.
+    async fn import(&self, nhis: Vec<Nhi>, relations: Vec<Relation>) -> Result<(), StoreError>;
+
     /// Deletes a record and every relation that names it. `Ok(false)` if it did not exist.
     async fn delete_nhi(&self, tenant: &str, id: Uuid) -> Result<bool, StoreError>;
 

@@ -98,7 +98,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     Ok(())
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
     Ok(match config.store.backend {
         Backend::Sqlite => {
             let path = config.sqlite_path();

@@ -190,3 +190,108 @@ request:
     assert_eq!(decision["allow"], false);
     assert_eq!(decision["obligations"][0], "human_approval");
 }
+
+/// A data directory with a config pointing at it.
+fn data_config(dir: &Path) -> PathBuf {
+    let config = dir.join("portcullis.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", dir.join("data").display().to_string()),
+    )
+    .expect("write config");
+    config
+}
+
+#[test]
+fn registry_import_and_export_round_trip() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = data_config(tmp.path());
+    let (a1, a2, t) = (
+        "0193a000-0000-7000-8000-000000000001",
+        "0193a000-0000-7000-8000-000000000002",
+        "0193a000-0000-7000-8000-000000000003",
+    );
+    let common = |kind: &str, id: &str, name: &str| {
+        format!(
+            r#""kind":"{kind}","id":"{id}","tenant_id":"acme","name":"{name}","lifecycle_state":"active","risk_level":"low","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","version":1"#
+        )
+    };
+    let lines = [
+        format!(r#"{{"nhi":{{{}}}}}"#, common("agent", a1, "reader")),
+        format!(r#"{{"nhi":{{{}}}}}"#, common("agent", a2, "writer")),
+        format!(
+            r#"{{"nhi":{{{},"upstream":"files","input_schema":{{"type":"object"}}}}}}"#,
+            common("tool", t, "read")
+        ),
+        format!(
+            r#"{{"relation":{{"tenant_id":"acme","kind":"tool_grant","source":"{a1}","target":"{t}"}}}}"#
+        ),
+    ];
+    let file = tmp.path().join("registry.jsonl");
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let import = || {
+        bin()
+            .args(["registry", "import"])
+            .arg(&file)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("run")
+    };
+    let out = import();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("imported 3 records and 1 relations"),
+        "{}",
+        text(&out)
+    );
+    let out = bin()
+        .args(["registry", "export", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    let exported: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let written: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(exported.len(), 4);
+    for (got, want) in exported.iter().zip(&written) {
+        for key in ["id", "name", "kind"] {
+            assert_eq!(got["nhi"][key], want["nhi"][key]);
+        }
+        assert_eq!(got["relation"], want["relation"]);
+    }
+
+    // The same records again: refused whole, naming the record.
+    let out = import();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("already taken"), "{}", text(&out));
+
+    // A grant to a tool that exists nowhere, and a malformed line: refused, nothing stored.
+    let late = format!(
+        r#"{{"nhi":{{{}}}}}"#,
+        common("agent", "0193a000-0000-7000-8000-000000000009", "late")
+    );
+    let dangling = format!(
+        r#"{{"relation":{{"tenant_id":"acme","kind":"tool_grant","source":"{a2}","target":"0193a000-0000-7000-8000-0000000000ff"}}}}"#
+    );
+    std::fs::write(&file, format!("{late}\n{dangling}\n")).expect("write");
+    let out = import();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("tool_grant relation"), "{}", text(&out));
+    std::fs::write(&file, "\n{\"nhi\": {\"kind\": \"agent\"}}\n").expect("write");
+    let out = import();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("line 2"), "{}", text(&out));
+    let out = bin()
+        .args(["registry", "export", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
+}

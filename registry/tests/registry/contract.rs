@@ -33,7 +33,72 @@ pub(crate) async fn contract(store: DynStore) {
     snapshot_feeds_the_policy_engine(&store).await;
     concurrent_updates_never_lose_one(&store).await;
     audit_log(&store).await;
+    bulk_import(&store).await;
     last_used(&store).await;
+}
+
+async fn bulk_import(store: &DynStore) {
+    let mut feed = store.subscribe();
+    let before = store.revision().await.expect("revision");
+    // Enough records to cross the Redis backend's chunks.
+    let agents: Vec<Nhi> = (0..2_500)
+        .map(|i| agent("bulk", &format!("a{i}")))
+        .collect();
+    let t = tool("bulk", "t");
+    let grants: Vec<Relation> = agents
+        .iter()
+        .map(|a| {
+            Relation::new(
+                "bulk",
+                RelationKind::ToolGrant,
+                &a.id().to_string(),
+                &t.id().to_string(),
+            )
+        })
+        .collect();
+    let mut nhis = agents.clone();
+    nhis.push(t.clone());
+    store
+        .import(nhis.clone(), grants.clone())
+        .await
+        .expect("import");
+    let after = store.revision().await.expect("revision");
+    assert_eq!(after, before + 1, "one import moves the revision once");
+    let announced = tokio::time::timeout(Duration::from_secs(5), feed.recv())
+        .await
+        .expect("announced")
+        .expect("feed");
+    assert_eq!(announced, after);
+    let listed = store.list_nhis("bulk", NhiKind::Agent).await.expect("list");
+    assert_eq!(listed.len(), 2_500);
+    assert_eq!(listed[0].common().name, "a0", "oldest first, in file order");
+    assert!(listed.iter().all(|n| n.version() == 1));
+    let granted = store
+        .relations(
+            "bulk",
+            RelationKind::ToolGrant,
+            None,
+            Some(&t.id().to_string()),
+        )
+        .await
+        .expect("relations");
+    assert_eq!(granted.len(), 2_500);
+    // An import that names an existing id writes nothing.
+    let fresh = agent("bulk", "fresh");
+    let err = store
+        .import(vec![fresh.clone(), agents[7].clone()], vec![])
+        .await
+        .expect_err("an existing id");
+    assert!(matches!(err, StoreError::AlreadyExists(_)), "{err:?}");
+    assert!(
+        store
+            .get_nhi("bulk", fresh.id())
+            .await
+            .expect("get")
+            .is_none(),
+        "nothing of a refused import is stored"
+    );
+    assert_eq!(store.revision().await.expect("revision"), after);
 }
 
 async fn audit_log(store: &DynStore) {
