@@ -7,6 +7,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc rather than glibc's allocator: a registry rebuild allocates and frees ~100 MiB per
+/// 100,000 agents on whichever threads run it, and glibc keeps such memory in per-thread
+/// arenas (measured in BENCHMARKS.md); mimalloc returns it to the system.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
