@@ -472,20 +472,20 @@ fn step_entities(
     let mut picked: Vec<Entity> = Vec::with_capacity(3);
     let mut last = None;
     for (role, e) in [("principal", step.principal), ("resource", step.resource)] {
-        let Some(node) = dir.node(e.kind, &e.id) else {
-            return Err(format!("unknown {role} `{e}`: it is not in the registry"));
-        };
         if last != Some((e.kind, &e.id)) {
-            picked.push(node.entity().map_err(|e| e.to_string())?);
+            let Some(entity) = dir.entity(e.kind, &e.id) else {
+                return Err(format!("unknown {role} `{e}`: it is not in the registry"));
+            };
+            picked.push(entity.map_err(|e| e.to_string())?);
         }
         last = Some((e.kind, &e.id));
     }
     if let Some(u) = r
         .on_behalf_of
         .as_ref()
-        .and_then(|u| dir.node(EntityKind::User, u))
+        .and_then(|u| dir.entity(EntityKind::User, u))
     {
-        picked.push(u.entity().map_err(|e| e.to_string())?);
+        picked.push(u.map_err(|e| e.to_string())?);
     }
     if bundle.index.has_action_groups() {
         picked.extend(bundle.action_entities.iter().cloned());

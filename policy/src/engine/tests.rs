@@ -324,3 +324,29 @@ fn flat_decide(
         reasons,
     )
 }
+
+#[test]
+fn a_directory_hands_out_the_entity_of_each_record_cached_or_not() {
+    use crate::request::EntityKind;
+    let dir = directory(1, Lifecycle::Active);
+    let built = dir
+        .node(EntityKind::Agent, "reader")
+        .expect("node")
+        .entity()
+        .expect("entity");
+    let first = dir
+        .entity(EntityKind::Agent, "reader")
+        .expect("known")
+        .expect("valid");
+    let again = dir
+        .entity(EntityKind::Agent, "reader")
+        .expect("known")
+        .expect("valid");
+    assert_eq!(first, built);
+    assert_eq!(again, built);
+    assert!(dir.entity(EntityKind::Agent, "nobody").is_none());
+    assert!(
+        dir.entity(EntityKind::Tool, "reader").is_none(),
+        "kinds are apart"
+    );
+}
