@@ -2,7 +2,7 @@
 
 use pingora::proxy::Session;
 
-use crate::respond::Reply;
+use crate::error::Error;
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub(crate) fn route(session: &Session) -> Route {
 }
 
 /// A JSON request body (`application/json`), at most `cap` bytes.
-pub(crate) async fn read_json_body(session: &mut Session, cap: usize) -> Result<Vec<u8>, Reply> {
+pub(crate) async fn read_json_body(session: &mut Session, cap: usize) -> Result<Vec<u8>, Error> {
     let content_type = session
         .req_header()
         .headers
@@ -57,11 +57,7 @@ pub(crate) async fn read_json_body(session: &mut Session, cap: usize) -> Result<
         .unwrap_or_default()
         .to_ascii_lowercase();
     if !content_type.starts_with("application/json") {
-        return Err(Reply::http_error(
-            415,
-            "unsupported_media_type",
-            "expected `Content-Type: application/json`",
-        ));
+        return Err(Error::MediaType);
     }
     let declared = session
         .req_header()
@@ -69,16 +65,9 @@ pub(crate) async fn read_json_body(session: &mut Session, cap: usize) -> Result<
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let too_large = || {
-        Reply::http_error(
-            413,
-            "payload_too_large",
-            &format!("request body is larger than {cap} bytes"),
-        )
-    };
     if declared.is_some_and(|n| n > cap) {
         drain(session).await;
-        return Err(too_large());
+        return Err(Error::TooLarge(cap));
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(cap));
     loop {
@@ -86,18 +75,12 @@ pub(crate) async fn read_json_body(session: &mut Session, cap: usize) -> Result<
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > cap {
                     drain(session).await;
-                    return Err(too_large());
+                    return Err(Error::TooLarge(cap));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(Reply::http_error(
-                    400,
-                    "bad_request",
-                    &format!("cannot read the request body: {}", e.etype().as_str()),
-                ));
-            }
+            Err(e) => return Err(Error::BodyUnreadable(e.etype().as_str())),
         }
     }
 }
@@ -112,7 +95,7 @@ async fn drain(session: &mut Session) {
 }
 
 /// `Ok` when the request carries no `Origin`, a loopback one, or one configured as allowed.
-pub(crate) fn check_origin(session: &Session, allowed: &[String]) -> Result<(), Reply> {
+pub(crate) fn check_origin(session: &Session, allowed: &[String]) -> Result<(), Error> {
     let Some(origin) = session
         .req_header()
         .headers
@@ -130,10 +113,6 @@ pub(crate) fn check_origin(session: &Session, allowed: &[String]) -> Result<(), 
     if loopback || allowed.iter().any(|a| a == origin) {
         Ok(())
     } else {
-        Err(Reply::http_error(
-            403,
-            "forbidden",
-            &format!("origin `{origin}` is not allowed"),
-        ))
+        Err(Error::Origin(origin.chars().take(256).collect()))
     }
 }

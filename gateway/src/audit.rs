@@ -3,8 +3,10 @@
 //! Events carry who, what and the outcome — never argument values and never tokens: the
 //! arguments appear only as the SHA-256 of their canonical JSON (keys sorted), which
 //! identifies a call without revealing it. Events are written by a background task; a
-//! request never waits on the audit sink. If the sink falls behind so far that its queue is
-//! full, the event is counted in `portcullis_gateway_audit_dropped_total` and logged.
+//! request never waits on the audit sink. Every queue is bounded: if a sink falls behind so
+//! far that its queue is full, the event is counted in `portcullis_gateway_audit_dropped_total`
+//! (last-use times in `portcullis_gateway_last_use_dropped_total`) and an error line says how
+//! many were lost (at most one line per [`Drops::EVERY`], so a flood cannot flood the log).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+
+use crate::error::Error;
 
 /// Where audit lines go (`gateway.audit_log`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -100,16 +104,52 @@ pub(crate) fn canonical_sha256(value: &Value) -> String {
     hex
 }
 
+/// Counts what a full queue refuses and says so in the log, at most once per
+/// [`Drops::EVERY`] with the number lost since the last line.
+#[derive(Debug, Clone)]
+pub(crate) struct Drops {
+    what: &'static str,
+    counter: prometheus::IntCounter,
+    since: Arc<Mutex<(u64, Option<std::time::Instant>)>>,
+}
+
+impl Drops {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    pub(crate) fn new(what: &'static str, counter: prometheus::IntCounter) -> Self {
+        Self {
+            what,
+            counter,
+            since: Arc::default(),
+        }
+    }
+
+    pub(crate) fn dropped(&self) {
+        self.counter.inc();
+        let mut since = self.since.lock();
+        since.0 += 1;
+        if since.1.is_none_or(|t| t.elapsed() >= Self::EVERY) {
+            tracing::error!(
+                lost = since.0,
+                "{} queue full: {} lost since the last report",
+                self.what,
+                since.0
+            );
+            *since = (0, Some(std::time::Instant::now()));
+        }
+    }
+}
+
 /// The sending side of the audit writer.
 #[derive(Debug, Clone)]
 pub(crate) struct Auditor {
     tx: Option<mpsc::Sender<AuditEvent>>,
-    dropped: prometheus::IntCounter,
+    dropped: Drops,
 }
 
 impl Auditor {
     /// Starts the writer task for `sink` on the current runtime.
-    pub(crate) fn start(sink: &AuditSink, dropped: prometheus::IntCounter) -> Result<Self, String> {
+    pub(crate) fn start(sink: &AuditSink, dropped: Drops) -> Result<Self, Error> {
         let mut out: Box<dyn Write + Send> = match sink {
             AuditSink::Off => return Ok(Self { tx: None, dropped }),
             AuditSink::Stdout => Box::new(std::io::stdout()),
@@ -118,7 +158,9 @@ impl Auditor {
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|e| format!("cannot open the audit log {}: {e}", path.display()))?,
+                    .map_err(|e| {
+                        Error::Config(format!("cannot open the audit log {}: {e}", path.display()))
+                    })?,
             ),
         };
         let (tx, mut rx) = mpsc::channel::<AuditEvent>(65_536);
@@ -142,7 +184,7 @@ impl Auditor {
                     }
                 }
             })
-            .map_err(|e| format!("cannot start the audit writer: {e}"))?;
+            .map_err(|e| Error::Config(format!("cannot start the audit writer: {e}")))?;
         Ok(Self {
             tx: Some(tx),
             dropped,
@@ -151,9 +193,8 @@ impl Auditor {
 
     pub(crate) fn record(&self, event: AuditEvent) {
         let Some(tx) = &self.tx else { return };
-        if let Err(e) = tx.try_send(event) {
-            self.dropped.inc();
-            tracing::error!("audit queue full, event dropped: {e}");
+        if tx.try_send(event).is_err() {
+            self.dropped.dropped();
         }
     }
 }
@@ -195,7 +236,8 @@ pub(crate) struct StoreSink {
     store: DynStore,
     tx: mpsc::Sender<AuditRecord>,
     uses: Arc<Mutex<HashMap<(String, Uuid), i64>>>,
-    dropped: prometheus::IntCounter,
+    dropped: Drops,
+    uses_dropped: Drops,
 }
 
 impl std::fmt::Debug for StoreSink {
@@ -208,6 +250,10 @@ impl std::fmt::Debug for StoreSink {
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
 /// The most audit records written in one transaction.
 const MAX_BATCH: usize = 2_000;
+/// The most audit records waiting for the store.
+const QUEUE: usize = 65_536;
+/// The most NHIs whose last-use time waits for the next flush.
+const MAX_USES: usize = 100_000;
 
 pub(crate) fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
@@ -216,13 +262,14 @@ pub(crate) fn now_ms() -> i64 {
 
 impl StoreSink {
     /// Starts the writers on the current tokio runtime.
-    pub(crate) fn spawn(store: DynStore, dropped: prometheus::IntCounter) -> Self {
-        let (tx, mut rx) = mpsc::channel::<AuditRecord>(65_536);
+    pub(crate) fn spawn(store: DynStore, dropped: Drops, uses_dropped: Drops) -> Self {
+        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
         let sink = Self {
             store: store.clone(),
             tx,
             uses: Arc::default(),
             dropped,
+            uses_dropped,
         };
         let writer = store.clone();
         tokio::spawn(async move {
@@ -257,9 +304,8 @@ impl StoreSink {
     }
 
     pub(crate) fn record(&self, record: AuditRecord) {
-        if let Err(e) = self.tx.try_send(record) {
-            self.dropped.inc();
-            tracing::error!("audit store queue full, record dropped: {e}");
+        if self.tx.try_send(record).is_err() {
+            self.dropped.dropped();
         }
     }
 
@@ -268,6 +314,11 @@ impl StoreSink {
         let Ok(id) = Uuid::parse_str(id) else { return };
         let at = now_ms();
         let mut uses = self.uses.lock();
+        if uses.len() >= MAX_USES && !uses.contains_key(&(tenant.to_owned(), id)) {
+            drop(uses);
+            self.uses_dropped.dropped();
+            return;
+        }
         let entry = uses.entry((tenant.to_owned(), id)).or_insert(at);
         *entry = (*entry).max(at);
     }

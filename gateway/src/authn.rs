@@ -6,39 +6,37 @@
 
 use std::sync::Arc;
 
+use pingora::proxy::Session;
 use portcullis_registry::NhiKind;
-use portcullis_registry::tokens::{Claims, LEEWAY_SECS, TokenKey};
+use portcullis_registry::tokens::{Claims, TokenKey, unexpired};
 
+use crate::error::Error;
 use crate::jwks::Issuers;
 use crate::lookup::Catalog;
+use crate::state::{CallLog, State};
+
+/// Longest subject (and tenant) accepted from a token, in bytes.
+pub(crate) const MAX_SUBJECT: usize = 256;
+/// Most actors a token's delegation chain may name, the subject included.
+pub(crate) const MAX_ACTORS: usize = 16;
 
 /// The caller of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Principal {
-    /// The current actor: an agent or service account id.
+    /// The current actor: an active agent or service account of `tenant`.
     pub(crate) id: String,
     pub(crate) kind: NhiKind,
-    /// The tenant named by the token.
+    /// The tenant named by the token, which is also the principal's tenant in the registry.
     pub(crate) tenant: String,
-    /// Earlier actors of the delegation chain, the originator first.
+    /// Earlier actors of the delegation chain, the originator first: active agents of
+    /// `tenant`.
     pub(crate) chain: Vec<String>,
     pub(crate) on_behalf_of: Option<String>,
 }
 
-/// Why a request is refused before anything else happens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AuthError {
-    /// No bearer token (401).
-    Missing,
-    /// A token that does not verify (401); the reason never contains the token.
-    Invalid(String),
-    /// A valid token for someone who is not a registered agent or service account (403).
-    NotAnNhi(String),
-}
-
 /// The gateway's own key, and the tokens it has verified, by their exact text: a token seen
 /// again skips the signature check and claim parsing, but its expiry is checked on every use
-/// (and whether its principal is still an active NHI is decided per request, as for any token).
+/// (and whether its principal may act is decided per request, as for any token).
 pub(crate) struct VerifiedTokens {
     key: TokenKey,
     seen: moka::sync::Cache<String, Arc<Claims>>,
@@ -55,9 +53,11 @@ impl VerifiedTokens {
         }
     }
 
+    /// Verifies one of the gateway's own tokens. They carry the gateway's own clock's
+    /// times, so there is no leeway: a token is refused from its `exp` second on.
     pub(crate) fn verify(&self, token: &str) -> Result<Arc<Claims>, String> {
         if let Some(claims) = self.seen.get(token) {
-            if claims.exp.saturating_add(LEEWAY_SECS) > now_secs() {
+            if unexpired(claims.exp) {
                 return Ok(claims);
             }
             self.seen.invalidate(token);
@@ -69,14 +69,31 @@ impl VerifiedTokens {
     }
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// The principal of a request (step 2), noted in the call's log; or why it may not act.
+pub(crate) async fn caller(
+    state: &State,
+    session: &Session,
+    log: &mut CallLog,
+) -> Result<Principal, Error> {
+    let header = session
+        .req_header()
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let catalog = state.catalog.load();
+    let principal = authenticate(header, &state.tokens, &state.issuers, &catalog).await?;
+    log.principal = Some(principal.id.clone());
+    log.tenant = Some(principal.tenant.clone());
+    log.chain.clone_from(&principal.chain);
+    if let Some(sink) = &state.store_sink {
+        sink.used(&principal.tenant, &principal.id);
+    }
+    Ok(principal)
 }
 
-/// Verifies the bearer token: an external issuer's when it belongs to one (see [`jwks`]),
-/// otherwise the gateway's own HS256 one.
+/// Verifies the bearer token — an external issuer's when it belongs to one (see [`jwks`]),
+/// otherwise the gateway's own HS256 one — and checks in code, before any policy runs,
+/// that every actor it names is a registered, active NHI of the token's tenant.
 ///
 /// [`jwks`]: crate::jwks
 pub(crate) async fn authenticate(
@@ -84,24 +101,40 @@ pub(crate) async fn authenticate(
     own: &VerifiedTokens,
     issuers: &Issuers,
     catalog: &Catalog,
-) -> Result<Principal, AuthError> {
-    let header = header.ok_or(AuthError::Missing)?;
+) -> Result<Principal, Error> {
+    let header = header.ok_or(Error::TokenMissing)?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            AuthError::Invalid("the Authorization header is not a bearer token".into())
+            Error::TokenInvalid("the Authorization header is not a bearer token".into())
         })?;
     let claims = match issuers.verify(token).await {
         Some(verified) => verified.map(Arc::new),
         None => own.verify(token),
     }
-    .map_err(AuthError::Invalid)?;
+    .map_err(Error::TokenInvalid)?;
+    let tenant = claims.tenant.as_str();
+    check_tenant_id(tenant).map_err(Error::TokenInvalid)?;
     let mut actors: Vec<&str> = claims.actors();
+    if actors.len() > MAX_ACTORS {
+        return Err(Error::TokenInvalid(format!(
+            "token delegation chain names more than {MAX_ACTORS} actors"
+        )));
+    }
+    if let Some(long) = actors
+        .iter()
+        .find(|a| a.len() > MAX_SUBJECT || a.is_empty())
+    {
+        return Err(Error::TokenInvalid(format!(
+            "token names a subject of {} bytes (1 to {MAX_SUBJECT} allowed)",
+            long.len()
+        )));
+    }
     let on_behalf_of = match actors.first() {
-        Some(first) if catalog.principal(first).is_none() && actors.len() > 1 => {
+        Some(first) if catalog.principal(tenant, first).is_none() && actors.len() > 1 => {
             let user = (*first).to_owned();
             actors.remove(0);
             Some(user)
@@ -110,28 +143,74 @@ pub(crate) async fn authenticate(
     };
     let current = actors
         .pop()
-        .ok_or_else(|| AuthError::Invalid("token names no subject".into()))?;
-    let entry = catalog.principal(current).ok_or_else(|| {
-        AuthError::NotAnNhi(format!(
-            "`{current}` is not a registered agent or service account"
-        ))
-    })?;
+        .ok_or_else(|| Error::TokenInvalid("token names no subject".into()))?;
+    let entry = acting(catalog, tenant, current)?;
+    for earlier in &actors {
+        let e = acting(catalog, tenant, earlier)?;
+        if e.kind != NhiKind::Agent {
+            return Err(Error::Forbidden(format!(
+                "`{earlier}` is not an agent: delegation chains are made of agents"
+            )));
+        }
+    }
     Ok(Principal {
         id: current.to_owned(),
         kind: entry.kind,
-        tenant: claims.tenant.clone(),
+        tenant: tenant.to_owned(),
         chain: actors.into_iter().map(str::to_owned).collect(),
         on_behalf_of,
     })
+}
+
+/// An actor that may act: registered in `tenant` (not merely somewhere) and active.
+fn acting<'a>(
+    catalog: &'a Catalog,
+    tenant: &str,
+    id: &str,
+) -> Result<&'a crate::lookup::PrincipalEntry, Error> {
+    let entry = catalog.principal(tenant, id).ok_or_else(|| {
+        Error::Forbidden(format!(
+            "`{id}` is not a registered agent or service account of tenant `{tenant}`"
+        ))
+    })?;
+    if entry.lifecycle != portcullis_registry::Lifecycle::Active {
+        return Err(Error::Forbidden(format!(
+            "`{id}` is {}: only active agents and service accounts act",
+            entry.lifecycle.as_str()
+        )));
+    }
+    Ok(entry)
+}
+
+/// A tenant id as every part of Portcullis accepts it: 1 to 128 bytes, no `/` (user
+/// entities are named `<tenant>/<user>`), no control characters.
+fn check_tenant_id(tenant: &str) -> Result<(), String> {
+    if tenant.is_empty()
+        || tenant.len() > 128
+        || tenant.contains('/')
+        || tenant.chars().any(char::is_control)
+    {
+        return Err(
+            "token names an invalid tenant id (1 to 128 bytes, no `/`, no control characters)"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use portcullis_registry::tokens::{Claims, LEEWAY_SECS, TokenKey};
+    use portcullis_registry::tokens::{Claims, TokenKey};
 
-    use super::{VerifiedTokens, now_secs};
+    use super::VerifiedTokens;
+
+    fn now_secs() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
 
     fn key() -> TokenKey {
         TokenKey::new(vec![7; 32], "portcullis", "portcullis")
@@ -160,8 +239,8 @@ mod tests {
         let tokens = VerifiedTokens::new(key());
         let token = key().issue("a-1", "acme", &[], 600).unwrap();
         let mut claims: Claims = (*tokens.verify(&token).unwrap()).clone();
-        // The cached claims now say the token expired beyond the allowed skew.
-        claims.exp = now_secs() - LEEWAY_SECS - 1;
+        // The cached claims now say the token expired a second ago: no leeway.
+        claims.exp = now_secs() - 1;
         tokens.seen.insert(token.clone(), Arc::new(claims));
         assert_eq!(tokens.verify(&token).unwrap_err(), "token expired");
         assert!(

@@ -49,13 +49,20 @@ impl Default for GatewayConfig {
 pub struct IssuerConfig {
     /// The `iss` its tokens carry, exactly.
     pub issuer: String,
-    /// Where it publishes its signing keys (a JWK set), `http://` or `https://`.
+    /// Where it publishes its signing keys (a JWK set): `https://`, or `http://` on a
+    /// loopback address only.
     pub jwks_url: String,
     /// The audience its tokens must name in `aud` to be accepted here.
     pub audience: String,
     /// The claim that names the tenant.
     #[serde(default = "default_tenant_claim")]
     pub tenant_claim: String,
+    /// The tenants this issuer may assert (at least one): a token naming any other tenant
+    /// is refused, so one issuer cannot speak for every tenant.
+    pub tenants: Vec<String>,
+    /// Seconds of clock skew allowed on `exp` and `nbf` (the issuer's clock is not ours).
+    #[serde(default = "default_leeway_secs")]
+    pub leeway_secs: u64,
     /// How often the key set is fetched again, in seconds.
     #[serde(default = "default_refresh_secs")]
     pub refresh_secs: u64,
@@ -67,6 +74,29 @@ fn default_tenant_claim() -> String {
 
 fn default_refresh_secs() -> u64 {
     300
+}
+
+fn default_leeway_secs() -> u64 {
+    5
+}
+
+/// Whether `url` is `https://`, or `http://` to a loopback host.
+fn secure_or_loopback(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let Ok(uri) = format!("http://{rest}").parse::<http::Uri>() else {
+        return false;
+    };
+    let host = uri.host().unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// One upstream MCP server (Streamable HTTP).
@@ -108,7 +138,11 @@ impl GatewayConfig {
     /// Names unique, URLs plain HTTP(S) (upstreams and JWKS), and prefixes such that no two servers can expose
     /// the same tool name (no prefix is a prefix of another): a collision is a configuration
     /// error, never a silent rename.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::Error> {
+        self.problems().map_err(crate::Error::Config)
+    }
+
+    fn problems(&self) -> Result<(), String> {
         let mut names = HashSet::new();
         for u in &self.upstreams {
             if u.name.is_empty()
@@ -143,10 +177,22 @@ impl GatewayConfig {
             if !issuers.insert(i.issuer.as_str()) {
                 return Err(format!("issuer `{}` is configured twice", i.issuer));
             }
-            if !(i.jwks_url.starts_with("http://") || i.jwks_url.starts_with("https://")) {
+            if !secure_or_loopback(&i.jwks_url) {
                 return Err(format!(
-                    "issuer `{}`: jwks_url `{}` must start with http:// or https://",
+                    "issuer `{}`: jwks_url `{}` must be https:// (http:// only on a loopback address)",
                     i.issuer, i.jwks_url
+                ));
+            }
+            if i.tenants.is_empty() || i.tenants.iter().any(String::is_empty) {
+                return Err(format!(
+                    "issuer `{}`: `tenants` must name the tenants it may assert",
+                    i.issuer
+                ));
+            }
+            if i.leeway_secs > 300 {
+                return Err(format!(
+                    "issuer `{}`: leeway_secs must be at most 300",
+                    i.issuer
                 ));
             }
             if i.refresh_secs == 0 {
@@ -205,7 +251,13 @@ mod tests {
             upstreams: vec![up("files", Some("")), up("crm", None)],
             ..Default::default()
         };
-        assert!(clash.check().unwrap_err().contains("same tool name"));
+        assert!(
+            clash
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("same tool name")
+        );
         let nested = GatewayConfig {
             upstreams: vec![up("a", Some("x_")), up("b", Some("x_y_"))],
             ..Default::default()
@@ -215,7 +267,12 @@ mod tests {
             upstreams: vec![up("a", Some("p_")), up("a", Some("q_"))],
             ..Default::default()
         };
-        assert!(dup.check().unwrap_err().contains("two upstreams"));
+        assert!(
+            dup.check()
+                .unwrap_err()
+                .to_string()
+                .contains("two upstreams")
+        );
     }
 
     #[test]
@@ -225,7 +282,9 @@ mod tests {
             jwks_url: url.into(),
             audience: "portcullis".into(),
             tenant_claim: "tenant".into(),
+            tenants: vec!["acme".into()],
             refresh_secs: 300,
+            leeway_secs: 5,
         };
         let ok = GatewayConfig {
             issuers: vec![issuer("https://idp.example", "https://idp.example/jwks")],
@@ -236,7 +295,28 @@ mod tests {
             issuers: vec![issuer("https://idp.example", "ftp://idp.example/jwks")],
             ..Default::default()
         };
-        assert!(ftp.check().unwrap_err().contains("http://"));
+        assert!(ftp.check().unwrap_err().to_string().contains("https://"));
+        for (url, ok) in [
+            ("http://idp.example/jwks", false),
+            ("http://10.0.0.1/jwks", false),
+            ("http://127.0.0.1:8/jwks", true),
+            ("http://[::1]:8/jwks", true),
+            ("http://localhost/jwks", true),
+            ("http://localhost.evil.example/jwks", false),
+        ] {
+            let c = GatewayConfig {
+                issuers: vec![issuer("https://idp.example", url)],
+                ..Default::default()
+            };
+            assert_eq!(c.check().is_ok(), ok, "{url}");
+        }
+        let mut anyone = issuer("https://idp.example", "https://idp.example/jwks");
+        anyone.tenants.clear();
+        let c = GatewayConfig {
+            issuers: vec![anyone],
+            ..Default::default()
+        };
+        assert!(c.check().unwrap_err().to_string().contains("tenants"));
         let twice = GatewayConfig {
             issuers: vec![
                 issuer("https://idp.example", "https://idp.example/jwks"),
@@ -244,12 +324,17 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert!(twice.check().unwrap_err().contains("twice"));
+        assert!(twice.check().unwrap_err().to_string().contains("twice"));
         let parsed: GatewayConfig = serde_json::from_value(serde_json::json!({
-            "issuers": [{"issuer": "i", "jwks_url": "http://127.0.0.1:1/jwks", "audience": "a"}]
+            "issuers": [{"issuer": "i", "jwks_url": "http://127.0.0.1:1/jwks", "audience": "a", "tenants": ["acme"]}]
         }))
         .expect("parses");
         assert_eq!(parsed.issuers[0].tenant_claim, "tenant");
         assert_eq!(parsed.issuers[0].refresh_secs, 300);
+        assert_eq!(parsed.issuers[0].leeway_secs, 5);
+        let no_tenants = serde_json::from_value::<GatewayConfig>(serde_json::json!({
+            "issuers": [{"issuer": "i", "jwks_url": "http://127.0.0.1:1/jwks", "audience": "a"}]
+        }));
+        assert!(no_tenants.unwrap_err().to_string().contains("tenants"));
     }
 }

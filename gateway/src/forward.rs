@@ -1,97 +1,86 @@
-//! Step 9: forwarding to upstreams — calls, the GET stream, and the client's answers and
-//! notifications — each sent once.
+//! Step 9: forwarding — a decided call to its upstream, exactly once, under a gateway id,
+//! and the answer back under the client's id; and the session's server-to-client stream.
+//!
+//! Every upstream session belongs to one principal: the sessions sealed into a client's
+//! MCP session, or for calls outside one (2026-07-28, REST) a per-principal session from a
+//! bounded cache. No two principals ever share one.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
-use crate::authn::Principal;
-use crate::jsonrpc::{self, Message};
-use crate::mcp::{Conversation, open_session, principal};
-use crate::respond::Reply;
-use crate::state::{CallLog, State};
+use crate::authn::{self, Principal};
+use crate::error::Error;
+use crate::jsonrpc::{self, ErrorObject};
+use crate::relay::{self, Relayed};
+use crate::respond::{Answer, Reply};
+use crate::session::Conversation;
+use crate::state::{CallLog, InFlight, State, id_key};
+use crate::tools::Planned;
 use crate::upstream::{Exchange, Upstream, UpstreamError};
 
-/// A client's notification, or its answer to a request an upstream sent during a call,
-/// goes to the upstream(s) of its session: an answer to the upstream that asked, a
-/// notification to every upstream of the session. Accepted with 202 either way.
-pub(crate) async fn relay_to_upstream(
-    state: &State,
-    session: &Session,
-    principal: &Principal,
-    message: &Message,
-    body: Vec<u8>,
-) -> Reply {
-    let (id, sealed) = match open_session(state, session, principal) {
-        Ok(Conversation::Session { id, state: sealed }) => (id, sealed),
-        Ok(Conversation::Stateless) => return Reply::accepted(),
-        Err(reply) => return reply,
-    };
-    let targets: Vec<String> = match message {
-        Message::Response { id: rid } => state
-            .pending
-            .remove(&(id.clone(), rid.to_string()))
-            .into_iter()
-            .collect(),
-        Message::Notification { method, .. } if method == "notifications/initialized" => Vec::new(),
-        Message::Notification { .. } => state.upstreams.keys().cloned().collect(),
-        Message::Request { .. } => Vec::new(),
-    };
-    let body = Bytes::from(body);
-    for name in targets {
-        let Some(up) = state.upstreams.get(&name) else {
-            continue;
-        };
-        let sid = state
-            .overrides
-            .get(&(id.clone(), name.clone()))
-            .or_else(|| sealed.upstreams.get(&name).cloned());
-        match up
-            .post(&state.connector, body.clone(), sid.as_deref())
-            .await
-        {
-            Ok(mut ex) => {
-                ex.drain().await;
-                ex.release(&state.connector).await;
-            }
-            Err(e) => tracing::warn!(upstream = %name, "cannot relay the client's message: {e}"),
-        }
-    }
-    Reply::accepted()
+/// Who a forwarded request is for: its principal and how it relates to a session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub(crate) principal: &'a Principal,
+    pub(crate) conversation: &'a Conversation,
 }
 
-/// The upstream session to use: the one sealed in the caller's session (or its replacement
-/// after the upstream lost it), else the shared one of stateless callers. `stale` is a
-/// session the upstream just answered 404 for: a new one is opened in its place.
+/// The upstream session to use with `up`: the client session's own (or its replacement
+/// after the upstream lost it), else the principal's. `stale` is a session the upstream
+/// just refused: a new one is opened in its place.
 pub(crate) async fn upstream_session(
     state: &State,
-    conversation: &Conversation,
-    name: &str,
+    to: Target<'_>,
     up: &Upstream,
     stale: Option<&str>,
 ) -> Result<Option<String>, UpstreamError> {
-    match conversation {
+    let no_capabilities = Value::Object(serde_json::Map::new());
+    match to.conversation {
         Conversation::Stateless => {
-            if stale.is_some() {
-                up.forget_shared(stale).await;
+            let key = (
+                to.principal.tenant.clone(),
+                to.principal.id.clone(),
+                up.name.clone(),
+            );
+            if let Some(stale) = stale
+                && state
+                    .principal_sessions
+                    .get(&key)
+                    .await
+                    .flatten()
+                    .as_deref()
+                    == Some(stale)
+            {
+                state.principal_sessions.invalidate(&key).await;
             }
-            up.shared_session(&state.connector).await
+            state
+                .principal_sessions
+                .try_get_with(
+                    key,
+                    up.open_session(&state.connector, &state.ids, &no_capabilities),
+                )
+                .await
+                .map_err(|e| (*e).clone())
         }
         Conversation::Session { id, state: sealed } => {
-            let key = (id.clone(), name.to_owned());
-            let known = state
-                .overrides
-                .get(&key)
-                .or_else(|| sealed.upstreams.get(name).cloned());
-            match known {
+            match to.conversation.known_upstream(state, &up.name) {
                 Some(sid) if stale != Some(sid.as_str()) => Ok(Some(sid)),
                 _ => {
                     let fresh = up
-                        .open_session(&state.connector, &sealed.capabilities)
+                        .open_session(&state.connector, &state.ids, &sealed.capabilities)
                         .await?;
                     if let Some(sid) = &fresh {
-                        state.overrides.insert(key, sid.clone());
+                        state
+                            .overrides
+                            .insert((id.clone(), up.name.clone()), sid.clone());
                     }
                     Ok(fresh)
                 }
@@ -100,30 +89,33 @@ pub(crate) async fn upstream_session(
     }
 }
 
-/// Step 9: send the call to its upstream, exactly once; the response header is read.
+/// Sends `body` to `upstream`, exactly once; returns the exchange (response header read)
+/// and the upstream session it went to. The one re-send: after a 404, the upstream lost
+/// the session and did not run the request, so it goes once more in a new session.
 pub(crate) async fn exchange(
     state: &State,
     log: &mut CallLog,
-    conversation: &Conversation,
-    planned: &crate::tools::Planned,
-) -> Result<Exchange, UpstreamError> {
-    let upstream = planned.upstream.as_str();
+    to: Target<'_>,
+    upstream: &str,
+    body: Bytes,
+) -> Result<(Exchange, Option<String>), Error> {
     let Some(up) = state.upstreams.get(upstream) else {
-        return Err(UpstreamError::Connect("not configured".into()));
+        return Err(Error::upstream(
+            upstream,
+            UpstreamError::Connect("not configured".into()),
+        ));
     };
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let exchange = tokio::time::timeout(up.request_timeout, async {
-        // A 404 means the upstream lost our session and did not run the call: open a new
-        // session once and send it again. Nothing else is ever re-sent.
         let mut stale = None;
         for _ in 0..2 {
-            let sid = upstream_session(state, conversation, upstream, up, stale.as_deref()).await?;
+            let sid = upstream_session(state, to, up, stale.as_deref()).await?;
             let mut ex = up
-                .post(&state.connector, planned.body.clone(), sid.as_deref())
+                .post(&state.connector, body.clone(), sid.as_deref())
                 .await?;
             let status = ex.status();
             if (200..300).contains(&status) {
-                return Ok(ex);
+                return Ok((ex, sid));
             }
             ex.drain().await;
             ex.release(&state.connector).await;
@@ -134,7 +126,7 @@ pub(crate) async fn exchange(
             if status == 400 && sid.is_some() {
                 // Some servers answer 400 for a session they no longer know. Whether or not
                 // that is why, the call is not re-sent: a fresh session is ready for the next.
-                let _ = upstream_session(state, conversation, upstream, up, sid.as_deref()).await;
+                let _ = upstream_session(state, to, up, sid.as_deref()).await;
             }
             return Err(UpstreamError::Status(status));
         }
@@ -145,7 +137,7 @@ pub(crate) async fn exchange(
     .await
     .unwrap_or(Err(UpstreamError::Timeout));
     match &exchange {
-        Ok(ex) => {
+        Ok((ex, _)) => {
             log.upstream_status = Some(ex.status());
             log.upstream_latency = Some(started.elapsed());
             state
@@ -156,150 +148,233 @@ pub(crate) async fn exchange(
         }
         Err(e) => state.metrics.upstream_failed(upstream, e),
     }
-    exchange
+    exchange.map_err(|e| Error::upstream(upstream, e))
 }
 
-/// Sends an allowed call and streams the upstream's answer (JSON or SSE) back as it comes.
-pub(crate) async fn forward(
+/// Sends an allowed call under a gateway id and answers the client under its own id: a
+/// JSON answer whole, an event stream event by event as it comes.
+pub(crate) async fn call(
     state: &State,
     session: &mut Session,
     log: &mut CallLog,
-    conversation: &Conversation,
-    planned: &crate::tools::Planned,
-    id: &Value,
-) -> Option<Reply> {
-    let failed = |e: UpstreamError| {
-        Reply::rpc_error(
-            200,
-            id,
-            jsonrpc::UPSTREAM_ERROR,
-            &format!("upstream `{}`: {e}", planned.upstream),
-        )
+    to: Target<'_>,
+    planned: Planned,
+    client_id: &Value,
+) -> Result<Answer, Error> {
+    let gid = state.ids.next();
+    let body = Bytes::from(jsonrpc::upstream_call(
+        &gid,
+        &planned.upstream_name,
+        &planned.arguments,
+        planned.meta.as_ref(),
+    ));
+    let upstream = planned.upstream.as_str();
+    // While it runs, the client may cancel it by its own id.
+    let flight = match to.conversation {
+        Conversation::Session { id, .. } => {
+            let key = (id.clone(), id_key(client_id));
+            state.in_flight.insert(
+                key.clone(),
+                Arc::new(InFlight {
+                    upstream: upstream.to_owned(),
+                    id: gid.clone(),
+                }),
+            );
+            Some(key)
+        }
+        Conversation::Stateless => None,
     };
-    let mut ex = match exchange(state, log, conversation, planned).await {
-        Ok(ex) => ex,
-        Err(e) => return Some(failed(e)),
-    };
-    let status = ex.status();
-    let content_type = ex
-        .header("content-type")
-        .unwrap_or_else(|| "application/json".into());
-    let Ok(mut header) = ResponseHeader::build(status, Some(2)) else {
-        return Some(failed(UpstreamError::Protocol("bad status".into())));
-    };
-    if header.insert_header("content-type", content_type).is_err() {
-        return Some(failed(UpstreamError::Protocol("bad content type".into())));
+    let answer = async {
+        let (ex, sid) = exchange(state, log, to, upstream, body).await?;
+        if ex.is_sse() {
+            let call = Call {
+                upstream,
+                upstream_session: sid.as_deref(),
+                id: &gid,
+                client_id,
+            };
+            stream_answer(state, session, to, ex, call).await
+        } else {
+            json_answer(state, ex, upstream, &gid, client_id)
+                .await
+                .map(Answer::from)
+        }
     }
-    // Keep the client's connection reusable: pass the length on, or chunk the stream.
-    let framing = match ex.header("content-length") {
-        Some(len) => header.insert_header("content-length", len),
-        None => header.insert_header("transfer-encoding", "chunked"),
-    };
-    if framing.is_err() {
-        return Some(failed(UpstreamError::Protocol("bad framing".into())));
+    .await;
+    if let Some(key) = flight {
+        state.in_flight.invalidate(&key);
     }
+    answer
+}
+
+/// A response as upstreams send it; `result` and `error` stay unparsed text.
+#[derive(Deserialize)]
+struct Envelope {
+    id: Value,
+    #[serde(default)]
+    result: Option<Box<RawValue>>,
+    #[serde(default)]
+    error: Option<ErrorObject>,
+}
+
+/// A JSON answer, checked to answer `gid`, re-addressed to the client's id.
+async fn json_answer(
+    state: &State,
+    ex: Exchange,
+    upstream: &str,
+    gid: &Value,
+    client_id: &Value,
+) -> Result<Reply, Error> {
+    let protocol = |why: String| Error::upstream(upstream, UpstreamError::Protocol(why));
+    let raw = ex
+        .read_all(&state.connector)
+        .await
+        .map_err(|e| Error::upstream(upstream, e))?;
+    let envelope: Envelope = serde_json::from_slice(&raw)
+        .map_err(|e| protocol(format!("not a JSON-RPC response: {e}")))?;
+    if envelope.id != *gid {
+        return Err(protocol("the response answers another request".into()));
+    }
+    let body = match (envelope.result, envelope.error) {
+        (Some(result), None) => jsonrpc::result_body(client_id, &result),
+        (None, Some(e)) => jsonrpc::error_body(client_id, e.code, &e.message, e.data.as_ref()),
+        _ => {
+            return Err(protocol(
+                "a response needs exactly one of result and error".into(),
+            ));
+        }
+    };
+    Ok(Reply::json(200, body))
+}
+
+/// The call an event stream answers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) upstream: &'a str,
+    pub(crate) upstream_session: Option<&'a str>,
+    /// The gateway id the call went upstream with.
+    pub(crate) id: &'a Value,
+    pub(crate) client_id: &'a Value,
+}
+
+/// Relays an event stream answer: notifications as they come, server-to-client requests
+/// renamed with gateway ids, and the response under the client's id, which ends it.
+async fn stream_answer(
+    state: &State,
+    session: &mut Session,
+    to: Target<'_>,
+    ex: Exchange,
+    call: Call<'_>,
+) -> Result<Answer, Error> {
+    let streaming = event_stream_header()
+        .map_err(|e| Error::Internal(format!("cannot build the stream header: {e}")))?;
     if session
-        .write_response_header(Box::new(header), false)
+        .write_response_header(Box::new(streaming), false)
         .await
         .is_err()
     {
-        return None;
+        return Ok(Answer::Streamed);
     }
-    // Requests the upstream sends the client during the call are noted, so the client's
-    // answers (separate POSTs) find their way back to this upstream.
-    let mut requests = match conversation {
-        Conversation::Session { id, .. }
-            if ex
-                .header("content-type")
-                .is_some_and(|c| c.starts_with("text/event-stream")) =>
-        {
-            Some((id.clone(), crate::sse::Scanner::default()))
-        }
-        _ => None,
-    };
-    loop {
-        match ex.chunk().await {
-            Ok(Some(chunk)) => {
-                if let Some((sid, scanner)) = &mut requests {
-                    for message in scanner.push(&chunk) {
-                        if let (Some(rid), Some(_)) = (message.get("id"), message.get("method")) {
-                            state
-                                .pending
-                                .insert((sid.clone(), rid.to_string()), planned.upstream.clone());
-                        }
-                    }
-                }
-                if session
-                    .write_response_body(Some(chunk), false)
-                    .await
-                    .is_err()
-                {
-                    return None;
-                }
-            }
-            Ok(None) => break,
+    let mut events = crate::sse::decode(ex.into_stream());
+    let mut answered = false;
+    while let Some(event) = events.next().await {
+        let event = match event {
+            Ok(event) => event,
             Err(e) => {
-                tracing::warn!(upstream = %planned.upstream, "upstream response broke off: {e}");
+                tracing::warn!(upstream = %call.upstream, "upstream event stream broke off: {e}");
                 break;
             }
+        };
+        let Some(message) = crate::sse::message(&event) else {
+            continue;
+        };
+        let bytes = match relay::from_upstream(
+            state,
+            to.conversation,
+            call.upstream,
+            call.upstream_session,
+            message,
+            Some(call),
+        ) {
+            Relayed::Forward(bytes) => bytes,
+            Relayed::Final(bytes) => {
+                answered = true;
+                bytes
+            }
+            Relayed::Drop => continue,
+        };
+        if session
+            .write_response_body(Some(crate::sse::event(&bytes)), false)
+            .await
+            .is_err()
+        {
+            // The client went away: dropping the exchange closes the upstream connection.
+            return Ok(Answer::Streamed);
+        }
+        if answered {
+            break;
         }
     }
+    if !answered {
+        let failed = jsonrpc::error_body(
+            call.client_id,
+            jsonrpc::UPSTREAM_ERROR,
+            &format!(
+                "upstream `{}`: the event stream ended without a response",
+                call.upstream
+            ),
+            None,
+        );
+        let _ = session
+            .write_response_body(Some(crate::sse::event(&failed)), false)
+            .await;
+    }
     let _ = session.write_response_body(None, true).await;
-    ex.release(&state.connector).await;
-    None
+    Ok(Answer::Streamed)
+}
+
+fn event_stream_header() -> pingora::Result<ResponseHeader> {
+    let mut header = ResponseHeader::build(200, Some(3))?;
+    header.insert_header("content-type", "text/event-stream")?;
+    header.insert_header("cache-control", "no-cache")?;
+    header.insert_header("transfer-encoding", "chunked")?;
+    Ok(header)
 }
 
 /// `GET /mcp`: the session's server-to-client stream, merged from every upstream session
-/// that offers one (405 when none does). Events pass whole; requests among them are noted so
-/// the client's answers reach the upstream that asked.
+/// that offers one (405 when none does). Notifications pass; requests are renamed with
+/// gateway ids so the client's answers reach the upstream that asked.
 pub(crate) async fn stream(
     state: &State,
     session: &mut Session,
     log: &mut CallLog,
-) -> Option<Reply> {
-    let principal = match principal(state, session, log).await {
-        Ok(p) => p,
-        Err(reply) => return Some(reply),
-    };
+) -> Result<Answer, Error> {
+    let principal = authn::caller(state, session, log).await?;
     log.method = Some("stream".into());
-    let (id, sealed) = match open_session(state, session, &principal) {
-        Ok(Conversation::Session { id, state: sealed }) => (id, sealed),
-        Ok(Conversation::Stateless) => {
-            return Some(Reply::http_error(
-                405,
-                "method_not_allowed",
-                "no stream without a session",
-            ));
-        }
-        Err(reply) => return Some(reply),
-    };
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String)>(256);
+    let conversation = Conversation::open(state, session, &principal)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String, Value)>(256);
     let mut opened = 0;
-    for (name, up) in &state.upstreams {
-        let Some(sid) = state
-            .overrides
-            .get(&(id.clone(), name.clone()))
-            .or_else(|| sealed.upstreams.get(name).cloned())
-        else {
+    for (name, sid) in conversation.upstream_sessions(state) {
+        let Some(up) = state.upstreams.get(&name) else {
             continue;
         };
         match up.open_stream(&state.connector, &sid).await {
-            Ok(Some(mut ex)) => {
+            Ok(Some(ex)) => {
                 opened += 1;
-                let (tx, name) = (tx.clone(), name.clone());
+                let tx = tx.clone();
                 tokio::spawn(async move {
-                    let mut scanner = crate::sse::Scanner::default();
+                    let mut events = crate::sse::decode(ex.into_stream());
                     loop {
                         // Stop as soon as the client's stream is gone, even if this one is quiet.
-                        let chunk = tokio::select! {
-                            chunk = ex.chunk() => chunk,
+                        let event = tokio::select! {
+                            event = events.next() => event,
                             () = tx.closed() => return,
                         };
-                        let Ok(Some(chunk)) = chunk else { return };
-                        for event in scanner.push_events(&chunk) {
-                            if tx.send((name.clone(), event)).await.is_err() {
-                                return;
-                            }
+                        let Some(Ok(event)) = event else { return };
+                        if let Some(message) = crate::sse::message(&event)
+                            && tx.send((name.clone(), sid.clone(), message)).await.is_err()
+                        {
+                            return;
                         }
                     }
                 });
@@ -310,64 +385,50 @@ pub(crate) async fn stream(
     }
     drop(tx);
     if opened == 0 {
-        return Some(
-            Reply::http_error(
-                405,
-                "method_not_allowed",
-                "no upstream offers a server-to-client stream",
-            )
-            .with_header("allow", "POST, DELETE".into()),
-        );
+        return Err(Error::NotAllowed(
+            "no upstream offers a server-to-client stream",
+        ));
     }
-    let Ok(mut header) = ResponseHeader::build(200, Some(3)) else {
-        return None;
-    };
-    let framing = header
-        .insert_header("content-type", "text/event-stream")
-        .and_then(|()| header.insert_header("cache-control", "no-cache"))
-        .and_then(|()| header.insert_header("transfer-encoding", "chunked"));
-    if framing.is_err()
-        || session
-            .write_response_header(Box::new(header), false)
-            .await
-            .is_err()
+    let streaming = event_stream_header()
+        .map_err(|e| Error::Internal(format!("cannot build the stream header: {e}")))?;
+    if session
+        .write_response_header(Box::new(streaming), false)
+        .await
+        .is_err()
     {
-        return None;
+        return Ok(Answer::Streamed);
     }
     // A comment line every 15 s keeps proxies from closing a quiet stream and tells us
     // when the client has gone.
     let mut keepalive = tokio::time::interval(std::time::Duration::from_secs(15));
     keepalive.tick().await;
     loop {
-        let (upstream, event) = tokio::select! {
+        let (upstream, sid, message) = tokio::select! {
             next = rx.recv() => match next {
                 Some(next) => next,
                 None => break,
             },
             _ = keepalive.tick() => {
                 if session.write_response_body(Some(Bytes::from_static(b": keep-alive\n\n")), false).await.is_err() {
-                    return None;
+                    return Ok(Answer::Streamed);
                 }
                 continue;
             }
         };
-        for message in crate::sse::messages(format!("{event}\n\n").as_bytes()) {
-            if let (Some(rid), Some(_)) = (message.get("id"), message.get("method")) {
-                state
-                    .pending
-                    .insert((id.clone(), rid.to_string()), upstream.clone());
-            }
-        }
-        let block = Bytes::from(format!("{event}\n\n"));
+        let Relayed::Forward(bytes) =
+            relay::from_upstream(state, &conversation, &upstream, Some(&sid), message, None)
+        else {
+            continue;
+        };
         if session
-            .write_response_body(Some(block), false)
+            .write_response_body(Some(crate::sse::event(&bytes)), false)
             .await
             .is_err()
         {
             // The client went away: dropping the receiver ends the upstream readers.
-            return None;
+            return Ok(Answer::Streamed);
         }
     }
     let _ = session.write_response_body(None, true).await;
-    None
+    Ok(Answer::Streamed)
 }

@@ -86,12 +86,13 @@ struct Key {
 }
 
 impl Issuers {
-    pub(crate) fn new(configs: &[IssuerConfig]) -> Result<Self, String> {
+    pub(crate) fn new(configs: &[IssuerConfig]) -> Result<Self, crate::Error> {
         configs
             .iter()
             .map(|c| Issuer::new(c).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()
             .map(Self)
+            .map_err(crate::Error::Config)
     }
 
     /// Starts one task per issuer that fetches its keys now and every `refresh_secs`,
@@ -237,7 +238,7 @@ impl Issuer {
         validation.set_audience(&[&self.config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.leeway = self.config.leeway_secs;
         let mut refusal = "token algorithm is not accepted".to_owned();
         for key in candidates.filter(|k| fits(&k.jwk, header.alg)) {
             match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &validation) {
@@ -259,6 +260,13 @@ impl Issuer {
         };
         let sub = text("sub").ok_or("token lacks the `sub` claim")?;
         let tenant = text(&self.config.tenant_claim).ok_or("token names no tenant")?;
+        if !self.config.tenants.contains(&tenant) {
+            return Err(format!(
+                "issuer `{}` may not assert tenant `{}`",
+                self.config.issuer,
+                tenant.chars().take(128).collect::<String>()
+            ));
+        }
         let act = claims
             .get("act")
             .map(|a| serde_json::from_value::<Actor>(a.clone()))

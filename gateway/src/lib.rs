@@ -1,18 +1,21 @@
 //! Portcullis data plane: the MCP gateway, a pingora service.
 //!
 //! One `tools/call` flows through one module per step, in order: `accept` (method, path,
-//! content type, body cap), `authn` (bearer token, delegation chain; `jwks` for external
-//! issuers), `jsonrpc` (one message), `mcp` (the method and the session), `lookup` (tool and
-//! principal in the registry catalog), `validate` (arguments against the pinned input
-//! schema), `decide` (Cedar through the decision cache), `tools` (the call's plan),
-//! `forward` (the upstream, once), then `audit` and `metrics` from the `logging` hook of
-//! `proxy`.
+//! content type, body cap), `authn` (bearer token, delegation chain, tenant and lifecycle;
+//! `jwks` for external issuers), `jsonrpc` (one message, read strictly), `mcp` (the method
+//! and the session), `lookup` (tool and principal in the registry catalog), `validate`
+//! (arguments against the pinned input schema), `decide` (Cedar through the decision
+//! cache), `tools` (the call's plan), `forward` (the upstream, once, under a gateway id),
+//! then `audit` and `metrics` from the `logging` hook of `proxy`. `relay` carries what is
+//! not a call (notifications, answers to server requests); `error` and `respond` are the
+//! one mapping from a refusal to what the client sees.
 
 mod accept;
 mod audit;
 mod authn;
 mod config;
 mod decide;
+mod error;
 mod forward;
 mod jsonrpc;
 mod jwks;
@@ -20,6 +23,7 @@ mod lookup;
 mod mcp;
 mod metrics;
 mod proxy;
+mod relay;
 mod respond;
 mod rest;
 mod sample;
@@ -44,7 +48,9 @@ use portcullis_registry::{DynStore, Snapshot};
 
 pub use audit::{AuditEvent, AuditSink};
 pub use config::{GatewayConfig, IssuerConfig, UpstreamConfig};
+pub use error::Error;
 pub use sample::{sample_tools, serve_sample};
+pub use upstream::UpstreamError;
 
 /// The gateway: build it, feed it registry snapshots, start it.
 pub struct Gateway {
@@ -86,6 +92,37 @@ impl GatewayHandle {
     }
 }
 
+/// Most upstream sessions kept for principals calling outside an MCP session.
+const PRINCIPAL_SESSIONS: u64 = 10_000;
+/// How long such a session stays open unused.
+const PRINCIPAL_SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The bounded cache of per-principal upstream sessions; an evicted session is closed
+/// upstream (when a tokio runtime is there to do it).
+fn principal_sessions(
+    upstreams: &HashMap<String, Arc<upstream::Upstream>>,
+    connector: &Arc<Connector>,
+) -> moka::future::Cache<(String, String, String), Option<String>> {
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let (upstreams, connector) = (upstreams.clone(), connector.clone());
+    moka::future::Cache::builder()
+        .max_capacity(PRINCIPAL_SESSIONS)
+        .time_to_idle(PRINCIPAL_SESSION_IDLE)
+        .eviction_listener(
+            move |key: Arc<(String, String, String)>, sid: Option<String>, _cause| {
+                let (Some(runtime), Some(sid)) = (&runtime, sid) else {
+                    return;
+                };
+                let Some(up) = upstreams.get(&key.2).cloned() else {
+                    return;
+                };
+                let connector = connector.clone();
+                runtime.spawn(async move { up.close_session(&connector, &sid).await });
+            },
+        )
+        .build()
+}
+
 impl Gateway {
     /// Checks the configuration (upstream names, prefixes, URLs, issuers) and builds the gateway.
     /// `session_key` (at least 32 bytes) seals session ids: every replica needs the same one.
@@ -98,17 +135,20 @@ impl Gateway {
         session_key: &[u8],
         registry: &prometheus::Registry,
         store: Option<DynStore>,
-    ) -> Result<Self, String> {
-        let metrics =
-            metrics::Metrics::new(registry, engine.clone()).map_err(|e| format!("metrics: {e}"))?;
+    ) -> Result<Self, Error> {
+        let metrics = metrics::Metrics::new(registry, engine.clone())
+            .map_err(|e| Error::Config(format!("metrics: {e}")))?;
         config.check()?;
-        let auditor = audit::Auditor::start(&config.audit_log, metrics.audit_dropped.clone())?;
+        let audit_drops = audit::Drops::new("audit", metrics.audit_dropped.clone());
+        let auditor = audit::Auditor::start(&config.audit_log, audit_drops.clone())?;
         let upstreams = config
             .upstreams
             .iter()
-            .map(|u| upstream::Upstream::new(u).map(|up| (u.name.clone(), up)))
+            .map(|u| upstream::Upstream::new(u).map(|up| (u.name.clone(), Arc::new(up))))
             .collect::<Result<HashMap<_, _>, _>>()?;
         let issuers = jwks::Issuers::new(&config.issuers)?;
+        let connector = Arc::new(Connector::new(None));
+        let principal_sessions = principal_sessions(&upstreams, &connector);
         Ok(Self {
             state: Arc::new(state::State {
                 config,
@@ -118,11 +158,14 @@ impl Gateway {
                 tokens: authn::VerifiedTokens::new(tokens),
                 issuers,
                 upstreams,
-                connector: Connector::new(None),
+                connector,
+                ids: upstream::RequestIds::default(),
                 sessions: session::SessionKeys::new(session_key)?,
                 audit: auditor,
-                store_sink: store
-                    .map(|s| audit::StoreSink::spawn(s, metrics.audit_dropped.clone())),
+                store_sink: store.map(|s| {
+                    let uses = audit::Drops::new("last-use", metrics.last_use_dropped.clone());
+                    audit::StoreSink::spawn(s, audit_drops, uses)
+                }),
                 metrics,
                 upstream_tools: moka::sync::Cache::builder()
                     .time_to_live(std::time::Duration::from_secs(30))
@@ -135,6 +178,11 @@ impl Gateway {
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(600))
                     .build(),
+                in_flight: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(std::time::Duration::from_secs(3600))
+                    .build(),
+                principal_sessions,
                 overrides: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(24 * 3600))

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use portcullis_registry::{Nhi, NhiKind, Snapshot};
+use portcullis_registry::{Lifecycle, Nhi, NhiKind, Snapshot};
 
 use crate::config::GatewayConfig;
 
@@ -26,11 +26,11 @@ pub(crate) struct ToolEntry {
     pub(crate) description: String,
 }
 
-/// An agent or service account that can call tools.
+/// An agent or service account, as authentication checks it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PrincipalEntry {
     pub(crate) kind: NhiKind,
-    pub(crate) tenant: String,
+    pub(crate) lifecycle: Lifecycle,
 }
 
 /// The registry as the data plane reads it.
@@ -38,7 +38,8 @@ pub(crate) struct PrincipalEntry {
 pub(crate) struct Catalog {
     /// Tenant → exposed name → tool: borrowed lookups, no key to build per call.
     tools: HashMap<String, HashMap<String, Arc<ToolEntry>>>,
-    principals: HashMap<String, PrincipalEntry>,
+    /// Tenant → id → agent or service account: a principal is found only in its own tenant.
+    principals: HashMap<String, HashMap<String, PrincipalEntry>>,
 }
 
 impl Catalog {
@@ -73,13 +74,17 @@ impl Catalog {
                         .insert(entry.exposed_name.clone(), Arc::new(entry));
                 }
                 Nhi::Agent(_) | Nhi::ServiceAccount(_) => {
-                    catalog.principals.insert(
-                        c.id.to_string(),
-                        PrincipalEntry {
-                            kind: nhi.kind(),
-                            tenant: c.tenant_id.clone(),
-                        },
-                    );
+                    catalog
+                        .principals
+                        .entry(c.tenant_id.clone())
+                        .or_default()
+                        .insert(
+                            c.id.to_string(),
+                            PrincipalEntry {
+                                kind: nhi.kind(),
+                                lifecycle: c.lifecycle_state,
+                            },
+                        );
                 }
             }
         }
@@ -99,7 +104,8 @@ impl Catalog {
         self.tools.get(tenant).into_iter().flat_map(HashMap::values)
     }
 
-    pub(crate) fn principal(&self, id: &str) -> Option<&PrincipalEntry> {
-        self.principals.get(id)
+    /// The agent or service account `id` of `tenant`.
+    pub(crate) fn principal(&self, tenant: &str, id: &str) -> Option<&PrincipalEntry> {
+        self.principals.get(tenant)?.get(id)
     }
 }

@@ -19,6 +19,42 @@ pub(crate) struct Metrics {
     pub(crate) sessions_opened: IntCounter,
     pub(crate) sessions_closed: IntCounter,
     pub(crate) audit_dropped: IntCounter,
+    pub(crate) last_use_dropped: IntCounter,
+}
+
+/// The methods that get their own label value; every other method is counted as `unknown`,
+/// so a caller cannot mint label values.
+const KNOWN_METHODS: [&str; 21] = [
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+    "response",
+    "stream",
+    "session/delete",
+];
+
+/// The label value for a method: itself when known, else `unknown`.
+pub(crate) fn method_label(method: &str) -> &'static str {
+    KNOWN_METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("unknown")
 }
 
 impl Metrics {
@@ -80,8 +116,13 @@ impl Metrics {
                 "portcullis_gateway_audit_dropped_total",
                 "Audit events lost to a full queue",
             )?,
+            last_use_dropped: IntCounter::new(
+                "portcullis_gateway_last_use_dropped_total",
+                "Last-use times lost to a full queue",
+            )?,
         };
         registry.register(Box::new(m.audit_dropped.clone()))?;
+        registry.register(Box::new(m.last_use_dropped.clone()))?;
         registry.register(Box::new(m.requests.clone()))?;
         registry.register(Box::new(m.decision_seconds.clone()))?;
         registry.register(Box::new(m.upstream_seconds.clone()))?;

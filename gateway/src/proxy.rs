@@ -8,13 +8,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use pingora::ErrorType;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
-use pingora::{Error, ErrorType};
+
+use serde_json::Value;
 
 use crate::accept::{self, Route};
 use crate::audit::AuditEvent;
-use crate::respond::{self, Reply};
+use crate::error::Error;
+use crate::respond::{self, Answer, Face, Reply};
 use crate::state::{CallLog, State};
 
 pub(crate) struct McpProxy {
@@ -40,30 +43,39 @@ impl ProxyHttp for McpProxy {
     }
 
     /// Runs first for every request: steps 1 to 9 of a call. Always answers the request
-    /// itself (returns `Ok(true)`).
+    /// itself (returns `Ok(true)`); a refusal is mapped to its response in one place
+    /// ([`respond::error`]).
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
-        if let Err(reply) = accept::check_origin(session, &self.state.config.allowed_origins) {
-            respond::send(session, reply).await?;
-            return Ok(true);
-        }
-        let reply = match accept::route(session) {
-            Route::Mcp => crate::mcp::post(&self.state, session, &mut ctx.log).await,
-            Route::McpStream => crate::forward::stream(&self.state, session, &mut ctx.log).await,
-            Route::McpDelete => Some(crate::mcp::delete(&self.state, session, &mut ctx.log).await),
-            Route::RestList => Some(crate::rest::list(&self.state, session, &mut ctx.log).await),
-            Route::RestCall(name) => {
-                Some(crate::rest::call(&self.state, session, &mut ctx.log, &name).await)
-            }
-            Route::ResourceMetadata => Some(resource_metadata(session)),
-            Route::NotFound => Some(Reply::http_error(
-                404,
-                "not_found",
-                "no such endpoint (MCP is served at /mcp)",
-            )),
+        let route = accept::route(session);
+        let face = match route {
+            Route::RestList | Route::RestCall(_) => Face::Rest,
+            _ => Face::Mcp,
         };
-        if let Some(reply) = reply {
-            respond::send(session, reply).await?;
-        }
+        let outcome = match accept::check_origin(session, &self.state.config.allowed_origins) {
+            Err(e) => Err(e),
+            Ok(()) => match route {
+                Route::Mcp => crate::mcp::post(&self.state, session, &mut ctx.log).await,
+                Route::McpStream => {
+                    crate::forward::stream(&self.state, session, &mut ctx.log).await
+                }
+                Route::McpDelete => crate::mcp::delete(&self.state, session, &mut ctx.log).await,
+                Route::RestList => crate::rest::list(&self.state, session, &mut ctx.log).await,
+                Route::RestCall(name) => {
+                    crate::rest::call(&self.state, session, &mut ctx.log, &name).await
+                }
+                Route::ResourceMetadata => Ok(resource_metadata(session).into()),
+                Route::NotFound => Err(Error::NoRoute),
+            },
+        };
+        let reply = match outcome {
+            Ok(Answer::Reply(reply)) => reply,
+            Ok(Answer::Streamed) => return Ok(true),
+            Err(e) => {
+                let id = ctx.log.id.clone().unwrap_or(Value::Null);
+                respond::error(e, face, &id, host(session))
+            }
+        };
+        respond::send(session, reply).await?;
         Ok(true)
     }
 
@@ -73,24 +85,30 @@ impl ProxyHttp for McpProxy {
         _session: &mut Session,
         _ctx: &mut Ctx,
     ) -> pingora::Result<Box<HttpPeer>> {
-        Err(Error::explain(
+        Err(pingora::Error::explain(
             ErrorType::InternalError,
             "the gateway forwards calls itself",
         ))
     }
 
     /// Step 10: one record per request, whatever the outcome.
-    async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut Ctx) {
+    async fn logging(&self, session: &mut Session, error: Option<&pingora::Error>, ctx: &mut Ctx) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let l = &ctx.log;
         if let Some(method) = l.method.as_deref() {
             let decision = l
                 .decision
                 .unwrap_or(if status < 400 { "none" } else { "refused" });
+            // Labels are bounded: known methods and registered tools, others `unknown`.
+            let tool = match (&l.tool, l.tool_registered) {
+                (Some(tool), true) => tool.as_str(),
+                (Some(_), false) => "unknown",
+                (None, _) => "",
+            };
             self.state
                 .metrics
                 .requests
-                .with_label_values(&[method, l.tool.as_deref().unwrap_or(""), decision])
+                .with_label_values(&[crate::metrics::method_label(method), tool, decision])
                 .inc();
         }
         let event = AuditEvent {
@@ -122,14 +140,20 @@ impl ProxyHttp for McpProxy {
     }
 }
 
-/// RFC 9728: where to get a token for this resource.
-fn resource_metadata(session: &Session) -> Reply {
-    let host = session
+/// The `Host` the client named (for links back to this gateway).
+fn host(session: &Session) -> &str {
+    session
         .req_header()
         .headers
         .get("host")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
+        .filter(|h| h.len() <= 255 && !h.contains(['"', '/', ' ']))
+        .unwrap_or("localhost")
+}
+
+/// RFC 9728: where to get a token for this resource.
+fn resource_metadata(session: &Session) -> Reply {
+    let host = host(session);
     let body = serde_json::json!({
         "resource": format!("http://{host}/mcp"),
         "bearer_methods_supported": ["header"],

@@ -1,11 +1,37 @@
-//! Writing whole responses to the client.
+//! Writing answers to the client, and the one mapping from [`Error`] to what the client sees.
 
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::error::Error;
 use crate::jsonrpc;
+use crate::upstream::UpstreamError;
+
+/// What a handler did with a request.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// A complete response, still to be written.
+    Reply(Reply),
+    /// The response was streamed to the client already.
+    Streamed,
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Self {
+        Self::Reply(reply)
+    }
+}
+
+/// Which face of the gateway a request came in on: errors look different on each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Face {
+    /// MCP (`/mcp`): JSON-RPC errors, or `{error, message}` before JSON-RPC applies.
+    Mcp,
+    /// The REST face (`/mcp/tools...`): HTTP statuses with `{error, message}`.
+    Rest,
+}
 
 /// A complete response the gateway answers itself.
 #[derive(Debug)]
@@ -30,13 +56,12 @@ impl Reply {
         Self::json(200, jsonrpc::result_body(id, result))
     }
 
-    pub(crate) fn rpc_error(status: u16, id: &Value, code: i64, message: &str) -> Self {
-        Self::json(status, jsonrpc::error_body(id, code, message, None))
-    }
-
-    /// `{error, message}` for failures outside JSON-RPC (HTTP-level).
-    pub(crate) fn http_error(status: u16, error: &str, message: &str) -> Self {
-        let body = serde_json::json!({"error": error, "message": message});
+    /// `{error, message}` (and any `extra` members) for failures outside JSON-RPC.
+    fn http_error(status: u16, error: &str, message: &str, extra: Option<Value>) -> Self {
+        let mut body = json!({"error": error, "message": message});
+        if let (Some(Value::Object(extra)), Some(map)) = (extra, body.as_object_mut()) {
+            map.extend(extra);
+        }
         Self::json(status, serde_json::to_vec(&body).unwrap_or_default())
     }
 
@@ -60,6 +85,109 @@ impl Reply {
     }
 }
 
+/// How an error shows on the MCP face.
+enum OnMcp {
+    /// An HTTP error with `{error, message}`: the request never became JSON-RPC.
+    Http,
+    /// A JSON-RPC error response with this HTTP status.
+    Rpc {
+        status: u16,
+        code: i64,
+        data: Option<Value>,
+    },
+    /// A tool result with `isError: true`, so a model can correct its call.
+    ToolError,
+}
+
+/// The response for `error` on `face`. `id` is the JSON-RPC id of the request (null when
+/// there was none); `host` names this gateway in the `WWW-Authenticate` pointer.
+pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
+    let message = error.to_string();
+    let rpc = |status, code| OnMcp::Rpc {
+        status,
+        code,
+        data: None,
+    };
+    // One row per error: (HTTP status and code of the REST face and HTTP errors, MCP form).
+    let (status, name, on_mcp) = match &error {
+        Error::NoRoute => (404, "not_found", OnMcp::Http),
+        Error::Origin(_) => (403, "forbidden", OnMcp::Http),
+        Error::TokenMissing => (401, "unauthorized", OnMcp::Http),
+        Error::TokenInvalid(_) => (401, "invalid_token", OnMcp::Http),
+        Error::Forbidden(_) => (403, "forbidden", OnMcp::Http),
+        Error::MediaType => (415, "unsupported_media_type", OnMcp::Http),
+        Error::TooLarge(_) => (413, "payload_too_large", OnMcp::Http),
+        Error::BodyUnreadable(_) => (400, "bad_request", OnMcp::Http),
+        Error::SessionMissing => (400, "bad_request", OnMcp::Http),
+        Error::SessionUnknown => (404, "session_not_found", OnMcp::Http),
+        Error::NotAllowed(_) => (405, "method_not_allowed", OnMcp::Http),
+        Error::Parse(_) => (400, "bad_request", rpc(400, jsonrpc::PARSE_ERROR)),
+        Error::InvalidRequest(_) => (400, "bad_request", rpc(400, jsonrpc::INVALID_REQUEST)),
+        Error::Version(_) => (
+            400,
+            "bad_request",
+            OnMcp::Rpc {
+                status: 400,
+                code: jsonrpc::UNSUPPORTED_VERSION,
+                data: Some(json!({"supported": crate::mcp::SUPPORTED_VERSIONS})),
+            },
+        ),
+        Error::HeaderMismatch(_) => (400, "bad_request", rpc(400, jsonrpc::HEADER_MISMATCH)),
+        Error::MethodNotFound(_) => (404, "not_found", rpc(200, jsonrpc::METHOD_NOT_FOUND)),
+        Error::InvalidParams(_) => (400, "bad_request", rpc(200, jsonrpc::INVALID_PARAMS)),
+        Error::UnknownTool(_) => (404, "unknown_tool", rpc(200, jsonrpc::INVALID_PARAMS)),
+        Error::InvalidArguments(_) => (422, "invalid_arguments", OnMcp::ToolError),
+        Error::ApprovalRequired {
+            obligations,
+            policies,
+            ..
+        } => (
+            403,
+            "approval_required",
+            OnMcp::Rpc {
+                status: 200,
+                code: jsonrpc::APPROVAL_REQUIRED,
+                data: Some(json!({"obligations": obligations, "policies": policies})),
+            },
+        ),
+        Error::Upstream {
+            error: UpstreamError::Timeout,
+            ..
+        } => (504, "upstream_error", rpc(200, jsonrpc::UPSTREAM_ERROR)),
+        Error::Upstream { .. } => (502, "upstream_error", rpc(200, jsonrpc::UPSTREAM_ERROR)),
+        Error::Internal(detail) | Error::Config(detail) => {
+            tracing::error!("request failed inside the gateway: {detail}");
+            (500, "internal", rpc(500, jsonrpc::INTERNAL_ERROR))
+        }
+    };
+    let mut reply = match (face, on_mcp) {
+        (Face::Mcp, OnMcp::Rpc { status, code, data }) => Reply::json(
+            status,
+            jsonrpc::error_body(id, code, &message, data.as_ref()),
+        ),
+        (Face::Mcp, OnMcp::ToolError) => Reply::rpc_result(
+            id,
+            &json!({"content": [{"type": "text", "text": message}], "isError": true}),
+        ),
+        (Face::Rest, OnMcp::Rpc { data, .. }) => Reply::http_error(status, name, &message, data),
+        (Face::Mcp | Face::Rest, _) => Reply::http_error(status, name, &message, None),
+    };
+    match &error {
+        Error::TokenMissing | Error::TokenInvalid(_) => {
+            let metadata = format!("http://{host}/.well-known/oauth-protected-resource/mcp");
+            let value = if matches!(error, Error::TokenMissing) {
+                format!("Bearer resource_metadata=\"{metadata}\"")
+            } else {
+                format!("Bearer error=\"invalid_token\", resource_metadata=\"{metadata}\"")
+            };
+            reply = reply.with_header("www-authenticate", value);
+        }
+        Error::NotAllowed(_) => reply = reply.with_header("allow", "POST, DELETE".into()),
+        _ => {}
+    }
+    reply
+}
+
 pub(crate) async fn send(session: &mut Session, reply: Reply) -> pingora::Result<()> {
     let mut header = ResponseHeader::build(reply.status, Some(4 + reply.headers.len()))?;
     if let Some(ct) = reply.content_type {
@@ -78,4 +206,65 @@ pub(crate) async fn send(session: &mut Session, reply: Reply) -> pingora::Result
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{Face, error};
+    use crate::error::Error;
+    use crate::upstream::UpstreamError;
+
+    fn body(reply: &super::Reply) -> Value {
+        serde_json::from_slice(&reply.body).unwrap()
+    }
+
+    #[test]
+    fn each_face_gets_its_own_shape() {
+        let id = json!(7);
+        let mcp = error(Error::UnknownTool("x".into()), Face::Mcp, &id, "h");
+        assert_eq!(mcp.status, 200);
+        assert_eq!(body(&mcp)["error"]["code"], -32602);
+        assert_eq!(body(&mcp)["id"], 7);
+        let rest = error(Error::UnknownTool("x".into()), Face::Rest, &id, "h");
+        assert_eq!(rest.status, 404);
+        assert_eq!(body(&rest)["error"], "unknown_tool");
+        assert_eq!(body(&rest)["message"], "unknown tool: `x`");
+
+        let invalid = error(Error::InvalidArguments("bad".into()), Face::Mcp, &id, "h");
+        assert_eq!(body(&invalid)["result"]["isError"], true);
+        let invalid = error(Error::InvalidArguments("bad".into()), Face::Rest, &id, "h");
+        assert_eq!(invalid.status, 422);
+
+        let timeout = Error::upstream("files", UpstreamError::Timeout);
+        assert_eq!(error(timeout, Face::Rest, &id, "h").status, 504);
+        let refused = Error::upstream("files", UpstreamError::Status(500));
+        let reply = error(refused, Face::Mcp, &id, "h");
+        assert_eq!(body(&reply)["error"]["code"], -32011);
+    }
+
+    #[test]
+    fn auth_failures_point_at_the_resource_metadata() {
+        let reply = error(Error::TokenMissing, Face::Mcp, &Value::Null, "gw:1");
+        assert_eq!(reply.status, 401);
+        let (_, value) = reply
+            .headers
+            .iter()
+            .find(|(k, _)| *k == "www-authenticate")
+            .unwrap();
+        assert!(value.contains("http://gw:1/.well-known/oauth-protected-resource/mcp"));
+    }
+
+    #[test]
+    fn internal_detail_stays_inside() {
+        let reply = error(
+            Error::Internal("disk on fire at /secret/path".into()),
+            Face::Rest,
+            &Value::Null,
+            "h",
+        );
+        assert_eq!(reply.status, 500);
+        assert!(!String::from_utf8_lossy(&reply.body).contains("secret"));
+    }
 }

@@ -14,6 +14,69 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+use crate::authn::Principal;
+use crate::error::Error;
+use crate::state::State;
+
+/// How a request relates to an MCP session.
+#[derive(Debug)]
+pub(crate) enum Conversation {
+    /// The 2026-07-28 era (and the REST face): every request stands alone.
+    Stateless,
+    /// A live session of the caller's, opened from its `Mcp-Session-Id`.
+    Session { id: String, state: SessionState },
+}
+
+impl Conversation {
+    /// The caller's session from `Mcp-Session-Id`: 400 without one, 404 for anything but a
+    /// live session of theirs.
+    pub(crate) fn open(
+        state: &State,
+        session: &pingora::proxy::Session,
+        principal: &Principal,
+    ) -> Result<Self, Error> {
+        let id = session
+            .req_header()
+            .headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Error::SessionMissing)?;
+        if state.ended.contains_key(id) {
+            return Err(Error::SessionUnknown);
+        }
+        let opened = state
+            .sessions
+            .open(id, &principal.tenant, &principal.id)
+            .ok_or(Error::SessionUnknown)?;
+        Ok(Self::Session {
+            id: id.to_owned(),
+            state: opened,
+        })
+    }
+
+    /// The upstream session this client session has open with `upstream`, if any: the
+    /// replacement opened after the upstream lost one, else the one sealed in the id.
+    pub(crate) fn known_upstream(&self, state: &State, upstream: &str) -> Option<String> {
+        match self {
+            Self::Stateless => None,
+            Self::Session { id, state: sealed } => state
+                .overrides
+                .get(&(id.clone(), upstream.to_owned()))
+                .or_else(|| sealed.upstreams.get(upstream).cloned()),
+        }
+    }
+
+    /// Every upstream this client session has a session with, and that session.
+    pub(crate) fn upstream_sessions(&self, state: &State) -> Vec<(String, String)> {
+        let mut names: Vec<&String> = state.upstreams.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), self.known_upstream(state, name)?)))
+            .collect()
+    }
+}
+
 /// How long a session lives.
 const LIFETIME_SECS: u64 = 24 * 3600;
 /// Binds ciphertexts to this use of the key.
@@ -53,18 +116,18 @@ pub(crate) fn now() -> u64 {
 
 impl SessionKeys {
     /// Uses the first 32 bytes of `key`.
-    pub(crate) fn new(key: &[u8]) -> Result<Self, String> {
+    pub(crate) fn new(key: &[u8]) -> Result<Self, Error> {
         let key = key
             .get(..32)
-            .ok_or("the session key must be at least 32 bytes")?;
+            .ok_or_else(|| Error::Config("the session key must be at least 32 bytes".into()))?;
         let cipher = Aes256Gcm::new_from_slice(key)
-            .map_err(|_| "the session key must be 32 bytes".to_owned())?;
+            .map_err(|_| Error::Config("the session key must be 32 bytes".into()))?;
         Ok(Self { cipher })
     }
 
     /// Seals `state` into a session id (visible ASCII: base64url).
-    pub(crate) fn seal(&self, state: &SessionState) -> Result<String, String> {
-        let plain = serde_json::to_vec(state).map_err(|e| e.to_string())?;
+    pub(crate) fn seal(&self, state: &SessionState) -> Result<String, Error> {
+        let plain = serde_json::to_vec(state).map_err(|e| Error::Internal(e.to_string()))?;
         let nonce_bytes: [u8; 12] = rand::random();
         let nonce = Nonce::from(nonce_bytes);
         let sealed = self
@@ -76,7 +139,7 @@ impl SessionKeys {
                     aad: AAD,
                 },
             )
-            .map_err(|_| "cannot seal the session".to_owned())?;
+            .map_err(|_| Error::Internal("cannot seal the session".into()))?;
         let mut out = Vec::with_capacity(12 + sealed.len());
         out.extend_from_slice(&nonce_bytes);
         out.extend_from_slice(&sealed);

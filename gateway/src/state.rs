@@ -1,4 +1,5 @@
-//! What every call reads: configuration, the registry catalog, the engine, upstreams.
+//! What every call reads: configuration, the registry catalog, the engine, upstreams, and
+//! the bounded maps that tie client sessions to upstream sessions and requests.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,12 +8,13 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use pingora::connectors::http::Connector;
 use portcullis_policy::Engine;
+use serde_json::Value;
 
 use crate::config::GatewayConfig;
 use crate::lookup::Catalog;
 use crate::metrics::Metrics;
 use crate::session::SessionKeys;
-use crate::upstream::Upstream;
+use crate::upstream::{RequestIds, Upstream};
 use crate::validate::Validators;
 
 pub(crate) struct State {
@@ -23,31 +25,70 @@ pub(crate) struct State {
     pub(crate) tokens: crate::authn::VerifiedTokens,
     /// External token issuers and their current keys.
     pub(crate) issuers: crate::jwks::Issuers,
-    pub(crate) upstreams: HashMap<String, Upstream>,
-    pub(crate) connector: Connector,
+    pub(crate) upstreams: HashMap<String, Arc<Upstream>>,
+    pub(crate) connector: Arc<Connector>,
+    /// Ids for every request the gateway sends upstream.
+    pub(crate) ids: RequestIds,
     pub(crate) sessions: SessionKeys,
     pub(crate) metrics: Metrics,
     pub(crate) audit: crate::audit::Auditor,
     /// The store's audit log and last-use times (none without a store).
     pub(crate) store_sink: Option<crate::audit::StoreSink>,
     /// Upstream name → its own tool definitions, fetched by tools/list fan-out (30 s).
-    pub(crate) upstream_tools: moka::sync::Cache<String, Arc<HashMap<String, serde_json::Value>>>,
+    pub(crate) upstream_tools: moka::sync::Cache<String, Arc<HashMap<String, Value>>>,
     /// Sessions ended with DELETE on this instance (sealed ids cannot be recalled otherwise).
     pub(crate) ended: moka::sync::Cache<String, ()>,
-    /// (session id, request id) → the upstream that sent that server-to-client request.
-    pub(crate) pending: moka::sync::Cache<(String, String), String>,
-    /// (session id, upstream) → an upstream session opened after the sealed one was lost.
+    /// (client session, gateway id) → a server-to-client request awaiting the client's
+    /// answer.
+    pub(crate) pending: moka::sync::Cache<(String, String), Arc<Pending>>,
+    /// (client session, client request id) → the call in flight upstream, for the client's
+    /// `notifications/cancelled`.
+    pub(crate) in_flight: moka::sync::Cache<(String, String), Arc<InFlight>>,
+    /// (client session, upstream) → an upstream session opened after the sealed one was lost.
     pub(crate) overrides: moka::sync::Cache<(String, String), String>,
+    /// (tenant, principal, upstream) → the upstream session for that principal's calls
+    /// outside an MCP session (2026-07-28 and REST). Never shared between principals;
+    /// bounded, and an evicted session is closed upstream.
+    pub(crate) principal_sessions: moka::future::Cache<(String, String, String), Option<String>>,
+}
+
+/// A request an upstream sent the client, renamed with a gateway id on the way.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) upstream: String,
+    /// The upstream's own id for it.
+    pub(crate) id: Value,
+    /// The upstream session it came from.
+    pub(crate) session: Option<String>,
+}
+
+/// A client's call while it runs upstream.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    pub(crate) upstream: String,
+    /// The gateway id the upstream knows the call by.
+    pub(crate) id: Value,
+}
+
+/// A map key for a JSON-RPC id: its JSON text, so `1` and `"1"` stay distinct.
+pub(crate) fn id_key(id: &Value) -> String {
+    id.to_string()
 }
 
 /// What the `logging` hook records about one request.
 #[derive(Debug, Default)]
 pub(crate) struct CallLog {
+    /// The client's JSON-RPC id, for the reply to a refusal.
+    pub(crate) id: Option<Value>,
     pub(crate) tenant: Option<String>,
     pub(crate) principal: Option<String>,
     pub(crate) chain: Vec<String>,
+    /// The method as the client named it (at most `jsonrpc::MAX_METHOD` bytes).
     pub(crate) method: Option<String>,
+    /// The tool as the client named it (at most `jsonrpc::MAX_NAME` bytes).
     pub(crate) tool: Option<String>,
+    /// Whether `tool` is registered in the caller's tenant (only those become metric labels).
+    pub(crate) tool_registered: bool,
     pub(crate) arguments_sha256: Option<String>,
     pub(crate) decision: Option<&'static str>,
     pub(crate) reasons: Vec<String>,

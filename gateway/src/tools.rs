@@ -3,23 +3,23 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use pingora::proxy::Session;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::authn::Principal;
 use crate::decide::{self, Verdict};
-use crate::jsonrpc::{self};
+use crate::error::Error;
+use crate::forward::Target;
+use crate::jsonrpc;
 use crate::lookup::ToolEntry;
-use crate::mcp::Conversation;
-use crate::respond::Reply;
+use crate::respond::{Answer, Reply};
+use crate::session::Conversation;
 use crate::state::{CallLog, State};
 use crate::upstream::UpstreamError;
 
 /// The tools the caller may call (a denied tool is not listed: it looks unknown).
-pub(crate) async fn tools_list(
+pub(crate) async fn list(
     state: &State,
-    principal: &Principal,
+    principal: &crate::authn::Principal,
     id: &Value,
     conversation: &Conversation,
 ) -> Reply {
@@ -45,7 +45,12 @@ pub(crate) async fn upstream_definitions(
             out.insert(name.clone(), cached);
             continue;
         }
-        match tokio::time::timeout(up.request_timeout, up.list_tools(&state.connector)).await {
+        match tokio::time::timeout(
+            up.request_timeout,
+            up.list_tools(&state.connector, &state.ids),
+        )
+        .await
+        {
             Ok(Ok(tools)) => {
                 let tools = Arc::new(tools);
                 state.upstream_tools.insert(name.clone(), tools.clone());
@@ -67,13 +72,13 @@ pub(crate) async fn upstream_definitions(
 /// The tools `principal` may call, merged from the registry and the upstreams: a registered
 /// tool its upstream no longer offers is left out; the input schema is always the registry's
 /// pinned one; title, annotations and output schema come from the upstream.
-pub(crate) async fn listed_tools(state: &State, principal: &Principal) -> Vec<Value> {
+pub(crate) async fn listed_tools(state: &State, principal: &crate::authn::Principal) -> Vec<Value> {
     let allowed: Vec<Arc<ToolEntry>> = {
         let catalog = state.catalog.load();
         catalog
             .tools_of(&principal.tenant)
             .filter(|t| {
-                let request = decide::call_request(principal, t, serde_json::Map::new(), true);
+                let request = decide::call_request(principal, t, Map::new(), true);
                 decide::decide(&state.engine, &request).0 != Verdict::Deny
             })
             .cloned()
@@ -111,52 +116,41 @@ pub(crate) async fn listed_tools(state: &State, principal: &Principal) -> Vec<Va
     listed
 }
 
-/// Why a call does not go upstream.
-#[derive(Debug)]
-pub(crate) enum Refusal {
-    /// Malformed `params`.
-    BadParams(jsonrpc::RpcError),
-    /// Unknown, or denied: the caller cannot tell which.
-    Unknown(String),
-    /// The arguments fail the input schema (a tool error a model can correct).
-    Invalid(String),
-    NeedsApproval {
-        tool: String,
-        obligations: Value,
-        policies: Vec<String>,
-    },
-}
-
 /// An allowed call, ready to send.
 #[derive(Debug)]
 pub(crate) struct Planned {
     pub(crate) upstream: String,
-    pub(crate) body: Bytes,
+    /// The name the upstream knows the tool by.
+    pub(crate) upstream_name: String,
+    pub(crate) arguments: Map<String, Value>,
+    pub(crate) meta: Option<Map<String, Value>>,
 }
 
-/// Steps 4 to 6 of a tools/call: look up, validate, decide.
-pub(crate) fn plan_call(
+/// Steps 4 to 6 of a tools/call: look up, validate, decide. A denied tool is refused
+/// exactly like an unknown one; invalid arguments are reported only to a caller who may
+/// call the tool at all.
+pub(crate) fn plan(
     state: &State,
     log: &mut CallLog,
-    principal: &Principal,
-    id: &Value,
-    params: Option<Value>,
-) -> Result<Planned, Refusal> {
-    let mut call = jsonrpc::tool_call(id, params).map_err(Refusal::BadParams)?;
+    principal: &crate::authn::Principal,
+    params: Option<Map<String, Value>>,
+) -> Result<Planned, Error> {
+    let call = jsonrpc::tool_call(params)?;
     log.tool = Some(call.name.clone());
     let catalog = state.catalog.load();
     let Some(tool) = catalog.tool(&principal.tenant, &call.name).cloned() else {
         log.decision = Some("unknown");
-        return Err(Refusal::Unknown(call.name));
+        return Err(Error::UnknownTool(call.name));
     };
     drop(catalog);
-    log.arguments_sha256 = Some(crate::audit::canonical_sha256(&call.arguments));
-    let invalid = state.validators.check(&tool, &call.arguments).err();
-    // The arguments move into the policy request and back out of it afterwards.
-    let arguments = match std::mem::take(&mut call.arguments) {
-        Value::Object(m) => m,
-        _ => serde_json::Map::new(),
+    log.tool_registered = true;
+    let arguments = Value::Object(call.arguments);
+    log.arguments_sha256 = Some(crate::audit::canonical_sha256(&arguments));
+    let invalid = state.validators.check(&tool, &arguments).err();
+    let Value::Object(arguments) = arguments else {
+        return Err(Error::Internal("arguments stopped being an object".into()));
     };
+    // The arguments move into the policy request and back out of it afterwards.
     let mut request = decide::call_request(principal, &tool, arguments, invalid.is_none());
     let deciding = std::time::Instant::now();
     let (verdict, decision) = decide::decide(&state.engine, &request);
@@ -167,75 +161,52 @@ pub(crate) fn plan_call(
     log.reasons.clone_from(&decision.reasons);
     match (verdict, invalid) {
         (Verdict::Allow, _) => {}
-        (Verdict::Deny, Some(why)) => {
-            // Invalid arguments are reported only to a caller who may call the tool at all.
+        (Verdict::Deny, Some(invalid)) => {
             request.input_valid = true;
             if decide::decide(&state.engine, &request).0 == Verdict::Deny {
                 log.decision = Some("deny");
-                return Err(Refusal::Unknown(call.name));
+                return Err(Error::UnknownTool(call.name));
             }
             log.decision = Some("invalid");
-            return Err(Refusal::Invalid(why));
+            return Err(invalid);
         }
         (Verdict::Deny, None) => {
             log.decision = Some("deny");
-            return Err(Refusal::Unknown(call.name));
+            return Err(Error::UnknownTool(call.name));
         }
         (Verdict::NeedsApproval, _) => {
             // The approval flow hooks in here: find or create an approval bound to this call.
             log.decision = Some("approval_required");
-            return Err(Refusal::NeedsApproval {
+            return Err(Error::ApprovalRequired {
                 tool: call.name,
-                obligations: json!(decision.obligations),
+                obligations: decision
+                    .obligations
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect(),
                 policies: decision.reasons.clone(),
             });
         }
     }
     log.decision = Some("allow");
     log.upstream = Some(tool.upstream.clone());
-    call.arguments = Value::Object(std::mem::take(&mut request.arguments));
     Ok(Planned {
         upstream: tool.upstream.clone(),
-        body: Bytes::from(jsonrpc::upstream_call(id, &tool.upstream_name, &call)),
+        upstream_name: tool.upstream_name.clone(),
+        arguments: std::mem::take(&mut request.arguments),
+        meta: call.meta,
     })
 }
 
-pub(crate) async fn tools_call(
+/// A tools/call over MCP: planned, then forwarded, or refused.
+pub(crate) async fn call(
     state: &State,
     session: &mut Session,
     log: &mut CallLog,
-    principal: &Principal,
-    conversation: &Conversation,
-    id: Value,
-    params: Option<Value>,
-) -> Option<Reply> {
-    match plan_call(state, log, principal, &id, params) {
-        Ok(planned) => {
-            crate::forward::forward(state, session, log, conversation, &planned, &id).await
-        }
-        Err(Refusal::BadParams(e)) => Some(Reply::rpc_error(200, &e.id, e.code, &e.message)),
-        Err(Refusal::Unknown(name)) => Some(Reply::rpc_error(
-            200,
-            &id,
-            jsonrpc::INVALID_PARAMS,
-            &format!("unknown tool: `{name}`"),
-        )),
-        Err(Refusal::Invalid(why)) => {
-            let result = json!({"content": [{"type": "text", "text": why}], "isError": true});
-            Some(Reply::rpc_result(&id, &result))
-        }
-        Err(Refusal::NeedsApproval {
-            tool,
-            obligations,
-            policies,
-        }) => {
-            let body = jsonrpc::error_body(
-                &id,
-                jsonrpc::APPROVAL_REQUIRED,
-                &format!("tool `{tool}` needs a human approval for this call"),
-                Some(&json!({"obligations": obligations, "policies": policies})),
-            );
-            Some(Reply::json(200, body))
-        }
-    }
+    to: Target<'_>,
+    id: &Value,
+    params: Option<Map<String, Value>>,
+) -> Result<Answer, Error> {
+    let planned = plan(state, log, to.principal, params)?;
+    crate::forward::call(state, session, log, to, planned, id).await
 }

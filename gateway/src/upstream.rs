@@ -1,23 +1,54 @@
-//! Upstream MCP servers: where they are, and one MCP session with each.
+//! Upstream MCP servers: where they are, and MCP sessions with them.
 //!
 //! The gateway speaks to upstreams as an MCP client over Streamable HTTP through pingora's
-//! connector (pooled connections). It initializes one upstream session lazily and
-//! re-initializes it when the upstream answers 404 (session lost).
+//! connector (pooled connections). Every request it sends carries a gateway-unique JSON-RPC
+//! id ([`RequestIds`]), so no id is ever used twice in an upstream session, whoever the
+//! callers are and whichever replica sends it.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::Stream;
 use pingora::connectors::http::Connector;
 use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
 use pingora::protocols::http::client::HttpSession;
+use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::config::UpstreamConfig;
+use crate::error::Error;
 
 /// The protocol version the gateway asks upstreams for.
 pub(crate) const UPSTREAM_PROTOCOL: &str = "2025-06-18";
+/// The largest answer the gateway reads whole from an upstream (a JSON response, a list).
+pub(crate) const MAX_ANSWER: usize = 16 * 1024 * 1024;
+
+/// Gateway-unique JSON-RPC ids for requests sent upstream: a random per-process prefix
+/// (replicas share upstream sessions) and a counter.
+#[derive(Debug)]
+pub(crate) struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self {
+            prefix: format!("pc-{:016x}-", rand::random::<u64>()),
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl RequestIds {
+    pub(crate) fn next(&self) -> Value {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        Value::String(format!("{}{n}", self.prefix))
+    }
+}
 
 /// One configured upstream.
 pub(crate) struct Upstream {
@@ -28,7 +59,8 @@ pub(crate) struct Upstream {
     path: String,
     connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
-    session: Mutex<Option<String>>,
+    /// The gateway's own session, for fetching tool definitions: never a caller's.
+    own: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -41,29 +73,34 @@ impl std::fmt::Debug for Upstream {
 }
 
 /// Why an upstream exchange failed.
-#[derive(Debug)]
-pub(crate) enum UpstreamError {
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    #[error("cannot reach the upstream: {0}")]
     Connect(String),
+    #[error("the upstream did not answer in time")]
     Timeout,
+    #[error("the upstream answered badly: {0}")]
     Protocol(String),
     /// The upstream answered a non-2xx status.
+    #[error("{}", status_text(*.0))]
     Status(u16),
 }
 
-impl std::fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Connect(e) => write!(f, "cannot reach the upstream: {e}"),
-            Self::Timeout => f.write_str("the upstream did not answer in time"),
-            Self::Protocol(e) => write!(f, "the upstream answered badly: {e}"),
-            Self::Status(400) => f.write_str("the upstream refused the request (HTTP 400); if it lost the session, a new one is open: retry"),
-            Self::Status(code) => write!(f, "the upstream answered HTTP {code}"),
-        }
+fn status_text(code: u16) -> String {
+    if code == 400 {
+        "the upstream refused the request (HTTP 400); if it lost the session, a new one is open: retry".into()
+    } else {
+        format!("the upstream answered HTTP {code}")
     }
 }
 
 impl Upstream {
-    pub(crate) fn new(c: &UpstreamConfig) -> Result<Self, String> {
+    pub(crate) fn new(c: &UpstreamConfig) -> Result<Self, Error> {
+        Self::build(c).map_err(Error::Config)
+    }
+
+    fn build(c: &UpstreamConfig) -> Result<Self, String> {
         let uri: http::Uri = c
             .url
             .parse()
@@ -89,7 +126,7 @@ impl Upstream {
                 .map_or("/".to_owned(), |p| p.to_string()),
             connect_timeout: Duration::from_millis(c.connect_timeout_ms),
             request_timeout: Duration::from_millis(c.request_timeout_ms),
-            session: Mutex::new(None),
+            own: Mutex::new(None),
         })
     }
 
@@ -117,6 +154,21 @@ impl Upstream {
         session_id: Option<&str>,
     ) -> Result<Exchange, UpstreamError> {
         self.send(connector, "POST", Some(body), session_id).await
+    }
+
+    /// POSTs a message that gets no answer but a status (a notification or a client's
+    /// response), reading and discarding the body.
+    pub(crate) async fn deliver(
+        &self,
+        connector: &Connector,
+        body: Bytes,
+        session_id: Option<&str>,
+    ) -> Result<u16, UpstreamError> {
+        let mut ex = self.post(connector, body, session_id).await?;
+        let status = ex.status();
+        ex.drain().await;
+        ex.release(connector).await;
+        Ok(status)
     }
 
     async fn send(
@@ -162,40 +214,26 @@ impl Upstream {
         Ok(Exchange { http, peer })
     }
 
-    /// The upstream session shared by stateless callers, opened on first use.
-    pub(crate) async fn shared_session(
-        &self,
-        connector: &Connector,
-    ) -> Result<Option<String>, UpstreamError> {
-        let mut guard = self.session.lock().await;
-        if let Some(id) = guard.as_ref() {
-            return Ok(Some(id.clone()));
-        }
-        let id = self.open_session(connector, &serde_json::json!({})).await?;
-        guard.clone_from(&id);
-        Ok(id)
-    }
-
     /// Opens a new upstream MCP session (initialize, then notifications/initialized).
     /// `None` when the upstream keeps no sessions.
     pub(crate) async fn open_session(
         &self,
         connector: &Connector,
-        capabilities: &serde_json::Value,
+        ids: &RequestIds,
+        capabilities: &Value,
     ) -> Result<Option<String>, UpstreamError> {
+        let empty = Value::Object(serde_json::Map::new());
         let capabilities = if capabilities.is_object() {
-            capabilities.clone()
+            capabilities
         } else {
-            serde_json::json!({})
+            &empty
         };
-        let init = serde_json::json!({
-            "jsonrpc": "2.0", "id": "portcullis-init", "method": "initialize",
-            "params": {"protocolVersion": UPSTREAM_PROTOCOL, "capabilities": capabilities,
-                       "clientInfo": {"name": "portcullis-gateway", "version": env!("CARGO_PKG_VERSION")}}
+        let params = serde_json::json!({
+            "protocolVersion": UPSTREAM_PROTOCOL, "capabilities": capabilities,
+            "clientInfo": {"name": "portcullis-gateway", "version": env!("CARGO_PKG_VERSION")}
         });
-        let mut ex = self
-            .post(connector, Bytes::from(init.to_string()), None)
-            .await?;
+        let init = crate::jsonrpc::request_body(&ids.next(), "initialize", Some(&params));
+        let mut ex = self.post(connector, Bytes::from(init), None).await?;
         let status = ex.status();
         let id = ex.header("mcp-session-id");
         ex.drain().await;
@@ -205,76 +243,78 @@ impl Upstream {
                 "initialize answered HTTP {status}"
             )));
         }
-        let note = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        let mut ex = self
-            .post(connector, Bytes::from(note.to_string()), id.as_deref())
+        let note = crate::jsonrpc::notification_body("notifications/initialized", None);
+        self.deliver(connector, Bytes::from(note), id.as_deref())
             .await?;
-        ex.drain().await;
-        ex.release(connector).await;
         Ok(id)
+    }
+
+    /// The gateway's own session with this upstream, opened on first use. It is used only
+    /// to read the upstream's tool definitions, never for a caller's request.
+    async fn own_session(
+        &self,
+        connector: &Connector,
+        ids: &RequestIds,
+    ) -> Result<Option<String>, UpstreamError> {
+        let mut guard = self.own.lock().await;
+        if let Some(id) = guard.as_ref() {
+            return Ok(Some(id.clone()));
+        }
+        let id = self
+            .open_session(connector, ids, &Value::Object(serde_json::Map::new()))
+            .await?;
+        guard.clone_from(&id);
+        Ok(id)
+    }
+
+    /// Forgets the gateway's own session when the upstream no longer knows it.
+    async fn forget_own(&self, stale: Option<&str>) {
+        let mut guard = self.own.lock().await;
+        if guard.as_deref() == stale {
+            *guard = None;
+        }
     }
 
     /// The upstream's own tool definitions (tools/list, every page), by name.
     pub(crate) async fn list_tools(
         &self,
         connector: &Connector,
-    ) -> Result<std::collections::HashMap<String, serde_json::Value>, UpstreamError> {
+        ids: &RequestIds,
+    ) -> Result<std::collections::HashMap<String, Value>, UpstreamError> {
         let mut tools = std::collections::HashMap::new();
         let mut cursor: Option<String> = None;
-        for page in 0..50 {
-            let sid = self.shared_session(connector).await?;
-            let params = cursor.as_ref().map_or_else(
-                || serde_json::json!({}),
-                |c| serde_json::json!({"cursor": c}),
-            );
-            let id = format!("portcullis-list-{page}");
-            let body = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params});
-            let mut ex = self
-                .post(connector, Bytes::from(body.to_string()), sid.as_deref())
+        for _page in 0..50 {
+            let sid = self.own_session(connector, ids).await?;
+            let params = cursor.as_ref().map(|c| serde_json::json!({"cursor": c}));
+            let id = ids.next();
+            let body = crate::jsonrpc::request_body(&id, "tools/list", params.as_ref());
+            let ex = self
+                .post(connector, Bytes::from(body), sid.as_deref())
                 .await?;
             let status = ex.status();
-            let sse = ex
-                .header("content-type")
-                .is_some_and(|c| c.starts_with("text/event-stream"));
-            let mut raw = Vec::new();
-            while let Some(chunk) = ex.chunk().await? {
-                raw.extend_from_slice(&chunk);
-                if raw.len() > 8 * 1024 * 1024 {
-                    return Err(UpstreamError::Protocol(
-                        "tools/list answer too large".into(),
-                    ));
-                }
-            }
-            ex.release(connector).await;
             if status == 404 {
-                self.forget_shared(sid.as_deref()).await;
+                self.forget_own(sid.as_deref()).await;
             }
             if !(200..300).contains(&status) {
+                let mut ex = ex;
+                ex.drain().await;
+                ex.release(connector).await;
                 return Err(UpstreamError::Status(status));
             }
-            let messages = if sse {
-                crate::sse::messages(&raw)
-            } else {
-                serde_json::from_slice(&raw).into_iter().collect()
-            };
-            let result = messages
-                .into_iter()
-                .find(|m| m.get("id").and_then(serde_json::Value::as_str) == Some(id.as_str()))
-                .and_then(|m| m.get("result").cloned())
-                .ok_or_else(|| UpstreamError::Protocol("tools/list without a result".into()))?;
+            let result = ex.answer(connector, &id).await?.into_result()?;
             for tool in result
                 .get("tools")
-                .and_then(serde_json::Value::as_array)
+                .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                if let Some(name) = tool.get("name").and_then(serde_json::Value::as_str) {
+                if let Some(name) = tool.get("name").and_then(Value::as_str) {
                     tools.insert(name.to_owned(), tool.clone());
                 }
             }
             cursor = result
                 .get("nextCursor")
-                .and_then(serde_json::Value::as_str)
+                .and_then(Value::as_str)
                 .map(str::to_owned);
             if cursor.is_none() {
                 break;
@@ -292,10 +332,7 @@ impl Upstream {
     ) -> Result<Option<Exchange>, UpstreamError> {
         let mut ex = self.send(connector, "GET", None, Some(session_id)).await?;
         let status = ex.status();
-        let sse = ex
-            .header("content-type")
-            .is_some_and(|c| c.starts_with("text/event-stream"));
-        if status == 200 && sse {
+        if status == 200 && ex.is_sse() {
             ex.http.set_read_timeout(None);
             return Ok(Some(ex));
         }
@@ -314,12 +351,27 @@ impl Upstream {
             ex.release(connector).await;
         }
     }
+}
 
-    /// Forgets a shared session the upstream no longer knows.
-    pub(crate) async fn forget_shared(&self, stale: Option<&str>) {
-        let mut guard = self.session.lock().await;
-        if guard.as_deref() == stale {
-            *guard = None;
+/// The response to one request the gateway sent, found in a JSON or SSE answer.
+#[derive(Debug)]
+pub(crate) struct Answered {
+    pub(crate) result: Option<Value>,
+    pub(crate) error: Option<crate::jsonrpc::ErrorObject>,
+}
+
+impl Answered {
+    /// The result, or the upstream's JSON-RPC error as a protocol error.
+    pub(crate) fn into_result(self) -> Result<Value, UpstreamError> {
+        match (self.result, self.error) {
+            (Some(result), _) => Ok(result),
+            (None, Some(e)) => Err(UpstreamError::Protocol(format!(
+                "error {}: {}",
+                e.code, e.message
+            ))),
+            (None, None) => Err(UpstreamError::Protocol(
+                "a response with neither result nor error".into(),
+            )),
         }
     }
 }
@@ -343,6 +395,19 @@ impl Exchange {
             .map(str::to_owned)
     }
 
+    /// Whether the answer is a server-sent event stream.
+    pub(crate) fn is_sse(&self) -> bool {
+        self.http
+            .response_header()
+            .and_then(|h| h.headers.get("content-type"))
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| {
+                c.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("text/event-stream")
+            })
+    }
+
     /// The next chunk of the response body; `None` at the end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
         self.http
@@ -356,6 +421,69 @@ impl Exchange {
 
     pub(crate) async fn drain(&mut self) {
         while let Ok(Some(_)) = self.chunk().await {}
+    }
+
+    /// The whole body, at most [`MAX_ANSWER`] bytes; the connection goes back to the pool.
+    pub(crate) async fn read_all(
+        mut self,
+        connector: &Connector,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        let mut raw = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            if raw.len() + chunk.len() > MAX_ANSWER {
+                self.http.shutdown().await;
+                return Err(UpstreamError::Protocol(format!(
+                    "the answer is larger than {MAX_ANSWER} bytes"
+                )));
+            }
+            raw.extend_from_slice(&chunk);
+        }
+        self.release(connector).await;
+        Ok(raw)
+    }
+
+    /// Reads the answer to the request sent with `id` (JSON, or the response among SSE
+    /// events) and returns it. Anything else in the answer is dropped.
+    pub(crate) async fn answer(
+        self,
+        connector: &Connector,
+        id: &Value,
+    ) -> Result<Answered, UpstreamError> {
+        let sse = self.is_sse();
+        let raw = self.read_all(connector).await?;
+        let messages: Vec<Value> = if sse {
+            crate::sse::messages(&raw)
+        } else {
+            serde_json::from_slice(&raw).into_iter().collect()
+        };
+        let answer = messages
+            .into_iter()
+            .find(|m| m.get("id") == Some(id) && m.get("method").is_none())
+            .ok_or_else(|| UpstreamError::Protocol("no response to the request".into()))?;
+        let error = answer
+            .get("error")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|_| UpstreamError::Protocol("a malformed error object".into()))?;
+        Ok(Answered {
+            result: answer.get("result").cloned(),
+            error,
+        })
+    }
+
+    /// The body as a stream of chunks, for the SSE decoder. The connection is not reused.
+    pub(crate) fn into_stream(
+        self,
+    ) -> impl Stream<Item = Result<Bytes, UpstreamError>> + Send + Unpin + 'static {
+        Box::pin(futures_util::stream::unfold(Some(self), |ex| async move {
+            let mut ex = ex?;
+            match ex.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(ex))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        }))
     }
 
     /// Returns the connection to the pool when the response was read completely.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::error::Error;
 use crate::lookup::ToolEntry;
 
 #[derive(Debug)]
@@ -25,7 +26,7 @@ impl Default for Validators {
 impl Validators {
     /// `Ok` when the arguments fit the schema; otherwise a message naming the offending
     /// field, for an `isError: true` result a model can correct itself from.
-    pub(crate) fn check(&self, tool: &ToolEntry, arguments: &Value) -> Result<(), String> {
+    pub(crate) fn check(&self, tool: &ToolEntry, arguments: &Value) -> Result<(), Error> {
         let key = (tool.id.clone(), tool.version);
         let validator = match self.compiled.get(&key) {
             Some(v) => v,
@@ -33,10 +34,10 @@ impl Validators {
                 let v = jsonschema::validator_for(&tool.input_schema)
                     .map(Arc::new)
                     .map_err(|e| {
-                        format!(
+                        Error::InvalidArguments(format!(
                             "the input schema of `{}` does not compile: {e}",
                             tool.exposed_name
-                        )
+                        ))
                     })?;
                 self.compiled.insert(key, v.clone());
                 v
@@ -60,11 +61,11 @@ impl Validators {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(format!(
+            Err(Error::InvalidArguments(format!(
                 "invalid arguments for tool `{}`: {}",
                 tool.exposed_name,
                 problems.join("; ")
-            ))
+            )))
         }
     }
 }
@@ -96,13 +97,14 @@ mod tests {
             1,
         );
         assert!(v.check(&t, &json!({"path": "/a"})).is_ok());
-        let e = v.check(&t, &json!({"path": 5})).unwrap_err();
+        let e = v.check(&t, &json!({"path": 5})).unwrap_err().to_string();
         assert!(e.contains("argument `path`") && e.contains("string"), "{e}");
         let e = v
             .check(&t, &json!({"path": "/a", "opts": {"depth": "deep"}}))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("argument `opts.depth`"), "{e}");
-        let e = v.check(&t, &json!({})).unwrap_err();
+        let e = v.check(&t, &json!({})).unwrap_err().to_string();
         assert!(e.contains("path") && e.contains("required"), "{e}");
     }
 

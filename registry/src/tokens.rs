@@ -137,15 +137,23 @@ impl TokenKey {
 
     /// Verifies signature, algorithm (HS256 only: `none` and others are refused), expiry,
     /// issuer and audience.
+    ///
+    /// These tokens were issued against this process's own clock, so there is no leeway: a
+    /// token is accepted only before its `exp` second (RFC 7519, 4.1.4).
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        v.leeway = LEEWAY_SECS;
-        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &v)
-            .map(|d| d.claims)
-            .map_err(|e| TokenError(describe(&e)))
+        v.leeway = 0;
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &v)
+                .map(|d| d.claims)
+                .map_err(|e| TokenError(describe(&e)))?;
+        if !unexpired(claims.exp) {
+            return Err(TokenError("token expired".into()));
+        }
+        Ok(claims)
     }
 }
 
@@ -162,8 +170,11 @@ fn describe(e: &jsonwebtoken::errors::Error) -> String {
     }
 }
 
-/// Seconds of clock skew allowed when checking `exp`.
-pub const LEEWAY_SECS: u64 = 30;
+/// Whether a token expiring at `exp` (seconds since the epoch) may still be used now: only
+/// before that second, with no allowance for clock skew.
+pub fn unexpired(exp: u64) -> bool {
+    now() < exp
+}
 
 /// Reads a hex secret of at least 32 bytes at `path`, creating a random 32-byte one (mode
 /// 0600) if the file does not exist. `what` names it in messages.
@@ -253,6 +264,22 @@ mod tests {
             key.verify(&key.sign(&claims).expect("sign")).is_ok(),
             "not yet expired"
         );
+    }
+
+    #[test]
+    fn no_leeway_for_own_tokens() {
+        let key = TokenKey::new(vec![7; 32], "portcullis", "portcullis");
+        let mut claims = key
+            .verify(&key.issue("alice", "acme", &[], 60).expect("sign"))
+            .expect("valid");
+        let now = super::now();
+        for ago in [0, 1, 2] {
+            claims.exp = now - ago;
+            let err = key
+                .verify(&key.sign(&claims).expect("sign"))
+                .expect_err("expired, however recently");
+            assert_eq!(err.0, "token expired", "{ago} s ago");
+        }
     }
 
     #[test]

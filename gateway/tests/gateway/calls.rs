@@ -80,12 +80,13 @@ async fn denied_and_unknown_tools_look_the_same() {
         .collect();
     assert_eq!(
         names,
-        vec!["down_gone", "files_echo", "files_slow"],
+        vec!["crm_echo", "down_gone", "files_echo", "files_slow"],
         "only what the caller may call"
     );
     assert_eq!(
-        list["result"]["tools"][1]["inputSchema"]["required"],
-        json!(["text"])
+        list["result"]["tools"][2]["inputSchema"]["required"],
+        json!(["text"]),
+        "files_echo carries its pinned schema"
     );
 }
 
@@ -114,24 +115,28 @@ async fn invalid_arguments_are_an_error_result_naming_the_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspended_agents_and_other_tenants_are_refused() {
     let w = World::start().await;
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "files_echo", "arguments": {"text": "x"}}})
+        .to_string()
+        .into_bytes();
+    // Refused in code before any policy runs, with the reason.
     let suspended = w.token(&w.benched, "acme");
-    let (_, body) = w
-        .rpc(
-            &suspended,
-            "tools/call",
-            json!({"name": "files_echo", "arguments": {"text": "x"}}),
-        )
-        .await;
-    assert_eq!(body["error"]["code"], -32602, "{body}");
+    let (status, _, body) = w.post(Some(&suspended), call.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("is suspended"),
+        "{body}"
+    );
+    // A token naming a tenant the principal is not registered in.
     let elsewhere = w.token(&w.reader, "globex");
-    let (_, body) = w
-        .rpc(
-            &elsewhere,
-            "tools/call",
-            json!({"name": "files_echo", "arguments": {"text": "x"}}),
-        )
-        .await;
-    assert_eq!(body["error"]["code"], -32602, "{body}");
+    let (status, _, body) = w.post(Some(&elsewhere), call).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a registered agent or service account of tenant `globex`"),
+        "{body}"
+    );
     assert_eq!(w.seen.calls("echo"), 0);
 }
 
@@ -173,13 +178,16 @@ async fn tokens_are_checked() {
     let (status, _, _) = w.post(Some(&none), call.clone()).await;
     assert_eq!(status, 401, "alg none is refused");
     let mut claims = w.key.verify(&w.token(&w.reader, "acme")).unwrap();
-    claims.exp = claims.iat - 600;
-    let expired = w.key.sign(&claims).unwrap();
-    let (status, _, body) = w.post(Some(&expired), call.clone()).await;
-    assert!(
-        status == 401 && body["message"].as_str().unwrap().contains("expired"),
-        "{body}"
-    );
+    // The gateway's own tokens get no leeway: two seconds past `exp` is expired.
+    for ago in [600, 2, 0] {
+        claims.exp = claims.iat - ago;
+        let expired = w.key.sign(&claims).unwrap();
+        let (status, _, body) = w.post(Some(&expired), call.clone()).await;
+        assert!(
+            status == 401 && body["message"].as_str().unwrap().contains("expired"),
+            "{ago} s ago: {body}"
+        );
+    }
     let stranger = w.token("someone-unregistered", "acme");
     let (status, _, _) = w.post(Some(&stranger), call).await;
     assert_eq!(status, 403);
@@ -467,7 +475,10 @@ async fn the_rest_face_enforces_the_same_rules() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["down_gone", "files_echo", "files_slow"]);
+    assert_eq!(
+        names,
+        vec!["crm_echo", "down_gone", "files_echo", "files_slow"]
+    );
     let call = |tool: &str, body: serde_json::Value| {
         w.http
             .post(format!("{base}/tools/{tool}/call"))

@@ -26,8 +26,14 @@ pub(crate) struct World {
     _replica: GatewayHandle,
     pub(crate) key: TokenKey,
     pub(crate) seen: Arc<Seen>,
+    /// The second upstream (`crm`), the same kind of server.
+    pub(crate) crm: Arc<Seen>,
     pub(crate) reader: String,
     pub(crate) benched: String,
+    /// Another active agent of `acme`, granted `files_echo` only.
+    pub(crate) writer: String,
+    /// An active agent of `globex`.
+    pub(crate) outsider: String,
     pub(crate) http: reqwest::Client,
     _gateway: GatewayHandle,
     _dir: tempfile::TempDir,
@@ -55,14 +61,33 @@ fn tool(name: &str, upstream: &str, schema: Value) -> Nhi {
     })
 }
 
+/// What a test world differs in.
+#[derive(Default)]
+pub(crate) struct Setup {
+    /// External issuers the gateways accept tokens of.
+    pub(crate) issuers: Vec<IssuerConfig>,
+    /// A policy directory instead of the shipped one.
+    pub(crate) policies: Option<std::path::PathBuf>,
+}
+
 impl World {
     pub(crate) async fn start() -> Self {
-        Self::start_with(vec![]).await
+        Self::start_with(Setup::default()).await
     }
 
-    /// A world whose gateways also accept tokens of these external issuers.
-    pub(crate) async fn start_with(issuers: Vec<IssuerConfig>) -> Self {
+    /// A world with the shipped policies whose gateways also accept these issuers' tokens.
+    pub(crate) async fn with_issuers(issuers: Vec<IssuerConfig>) -> Self {
+        Self::start_with(Setup {
+            issuers,
+            ..Setup::default()
+        })
+        .await
+    }
+
+    pub(crate) async fn start_with(setup: Setup) -> Self {
+        let Setup { issuers, policies } = setup;
         let (addr, seen) = upstream::start().await;
+        let (crm_addr, crm) = upstream::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let store: DynStore = Arc::new(SqliteStore::open(&dir.path().join("r.db")).expect("open"));
         let reader = add(
@@ -83,6 +108,22 @@ impl World {
             }),
         )
         .await;
+        let writer = add(
+            &store,
+            Nhi::Agent(Agent {
+                common: Common::new("acme", "writer"),
+                fields: AgentFields::default(),
+            }),
+        )
+        .await;
+        let outsider = add(
+            &store,
+            Nhi::Agent(Agent {
+                common: Common::new("globex", "outsider"),
+                fields: AgentFields::default(),
+            }),
+        )
+        .await;
         let any = json!({"type": "object"});
         let echo = add(&store, tool("echo", "files", json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}))).await;
         let slow = add(&store, tool("slow", "files", any.clone())).await;
@@ -92,7 +133,12 @@ impl World {
         let vanished = add(&store, tool("vanished", "files", any.clone())).await;
         // Asks the client something during the call (not in the upstream's tools/list).
         let ask = add(&store, tool("ask", "files", any.clone())).await;
+        let crm_ask = add(&store, tool("ask", "crm", any.clone())).await;
+        let crm_echo = add(&store, tool("echo", "crm", any.clone())).await;
         for (agent, t) in [
+            (&writer, &echo),
+            (&reader, &crm_ask),
+            (&reader, &crm_echo),
             (&reader, &echo),
             (&reader, &slow),
             (&reader, &gone),
@@ -126,6 +172,13 @@ impl World {
                     request_timeout_ms: 1500,
                 },
                 UpstreamConfig {
+                    name: "crm".into(),
+                    url: format!("http://{crm_addr}/mcp"),
+                    prefix: None,
+                    connect_timeout_ms: 1000,
+                    request_timeout_ms: 1500,
+                },
+                UpstreamConfig {
                     name: "down".into(),
                     url: format!("http://{closed}/mcp"),
                     prefix: None,
@@ -135,7 +188,8 @@ impl World {
             ],
             issuers,
         };
-        let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+        let policies =
+            policies.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies"));
         let engine =
             Arc::new(Engine::from_dir(&policies, EngineConfig::default()).expect("policies"));
         let key = TokenKey::new(vec![9; 32], "portcullis", "portcullis");
@@ -174,8 +228,11 @@ impl World {
             _replica: replica,
             key,
             seen,
+            crm,
             reader,
             benched,
+            writer,
+            outsider,
             http: reqwest::Client::new(),
             _gateway: handle,
             _dir: dir,

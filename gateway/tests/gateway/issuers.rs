@@ -64,7 +64,9 @@ fn issuer(name: &str, jwks: SocketAddr) -> IssuerConfig {
         jwks_url: format!("http://{jwks}/jwks"),
         audience: AUDIENCE.into(),
         tenant_claim: "org".into(),
+        tenants: vec!["acme".into()],
         refresh_secs: 300,
+        leeway_secs: 5,
     }
 }
 
@@ -77,7 +79,7 @@ async fn external_issuer_tokens() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let w = World::start_with(vec![issuer(ISSUER, jwks), issuer(DOWN, closed)]).await;
+    let w = World::with_issuers(vec![issuer(ISSUER, jwks), issuer(DOWN, closed)]).await;
     let claims = |sub: &str| {
         json!({"iss": ISSUER, "aud": [AUDIENCE, "other"], "sub": sub, "org": "acme",
                "iat": now(), "exp": now() + 300})
@@ -125,6 +127,35 @@ async fn external_issuer_tokens() {
     expired["exp"] = json!(now() - 600);
     let message = refused(sign(Algorithm::ES256, &first, Some("k1"), &expired)).await;
     assert!(message.contains("expired"), "{message}");
+    // The issuer's clock is not ours: its configured leeway (5 s) applies, and no more.
+    let mut skewed = claims(&w.reader);
+    skewed["exp"] = json!(now() - 2);
+    let token = sign(Algorithm::ES256, &first, Some("k1"), &skewed);
+    let (status, body) = w.rpc(&token, "tools/list", json!({})).await;
+    assert_eq!(status, 200, "within the leeway: {body}");
+    skewed["exp"] = json!(now() - 8);
+    let message = refused(sign(Algorithm::ES256, &first, Some("k1"), &skewed)).await;
+    assert!(message.contains("expired"), "beyond the leeway: {message}");
+
+    // An issuer asserts only the tenants it is configured for.
+    let mut foreign = claims(&w.outsider);
+    foreign["org"] = json!("globex");
+    let message = refused(sign(Algorithm::ES256, &first, Some("k1"), &foreign)).await;
+    assert!(
+        message.contains("may not assert tenant `globex`"),
+        "{message}"
+    );
+    // A tenant it may assert, naming a principal registered in another tenant.
+    let token = sign(Algorithm::ES256, &first, Some("k1"), &claims(&w.outsider));
+    let (status, _, body) = w.post(Some(&token), list.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("of tenant `acme`"),
+        "{body}"
+    );
 
     let mut no_tenant = claims(&w.reader);
     no_tenant.as_object_mut().unwrap().remove("org");

@@ -1,6 +1,6 @@
 //! MCP sessions: bound to the caller, portable across replicas, re-established upstream.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::World;
 
@@ -27,7 +27,7 @@ async fn requests_need_the_callers_own_live_session() {
         .await;
     assert_eq!(status, 200);
     // The same session id with another principal's token is unknown to them.
-    let other = w.token(&w.benched, "acme");
+    let other = w.token(&w.writer, "acme");
     let (status, _, _) = w
         .post_to(&w.url, Some(&other), Some(&session), &[], list)
         .await;
@@ -217,6 +217,44 @@ async fn the_stateless_era_checks_headers_against_the_body() {
     );
 }
 
+/// The JSON-RPC messages of an SSE body.
+pub(crate) fn events(body: &str) -> Vec<Value> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).expect("each event is JSON"))
+        .collect()
+}
+
+/// The ids of the requests for `method` in an SSE body.
+fn requests_in(body: &str, method: &str) -> Vec<Value> {
+    events(body)
+        .into_iter()
+        .filter(|m| m["method"] == method)
+        .map(|m| m["id"].clone())
+        .collect()
+}
+
+/// Calls `tool` in `session` with the client id `id`; returns the SSE body.
+async fn call_streamed(w: &World, token: &str, session: &str, id: u64, tool: &str) -> String {
+    let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+    let resp = w
+        .http
+        .post(&w.url)
+        .bearer_auth(token)
+        .header("mcp-session-id", session)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(call.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "text/event-stream"
+    );
+    resp.text().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_to_client_requests_and_client_messages_reach_the_right_upstream() {
     let w = World::start().await;
@@ -246,53 +284,125 @@ async fn server_to_client_requests_and_client_messages_reach_the_right_upstream(
         "the client's capabilities reach the upstream"
     );
 
-    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "files_ask", "arguments": {}}});
-    let resp = w
-        .http
-        .post(&w.url)
-        .bearer_auth(&reader)
-        .header("mcp-session-id", &session)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .body(call.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        resp.headers().get("content-type").unwrap(),
-        "text/event-stream"
+    // Both upstreams ask the client something during a call, each as `srv-1`.
+    let files = call_streamed(&w, &reader, &session, 9, "files_ask").await;
+    let crm = call_streamed(&w, &reader, &session, 10, "crm_ask").await;
+    let (files_asks, crm_asks) = (
+        requests_in(&files, "sampling/createMessage"),
+        requests_in(&crm, "sampling/createMessage"),
     );
-    let stream = resp.text().await.unwrap();
-    assert!(
-        stream.contains("sampling/createMessage") && stream.contains("asked"),
-        "{stream}"
-    );
+    assert_eq!((files_asks.len(), crm_asks.len()), (1, 1), "{files}\n{crm}");
+    assert_ne!(files_asks[0], crm_asks[0], "gateway ids never collide");
+    assert!(!files.contains("srv-1") && !crm.contains("srv-1"));
+    // Each answer ends with the client's own id.
+    let last = |body: &str| events(body).last().cloned().unwrap();
+    assert_eq!(last(&files)["id"], 9, "{files}");
+    assert_eq!(last(&crm)["id"], 10, "{crm}");
 
-    let answer = json!({"jsonrpc": "2.0", "id": "srv-1", "result": {"role": "assistant", "content": {"type": "text", "text": "hi"}, "model": "m"}});
+    let answer = |id: &Value, text: &str| {
+        json!({"jsonrpc": "2.0", "id": id, "result": {"role": "assistant", "content": {"type": "text", "text": text}, "model": "m"}, "extra": "dropped"})
+            .to_string()
+            .into_bytes()
+    };
+    for (id, text) in [(&crm_asks[0], "to crm"), (&files_asks[0], "to files")] {
+        let (status, _, body) = w
+            .post_to(&w.url, Some(&reader), Some(&session), &[], answer(id, text))
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    for (seen, text) in [(&w.seen, "to files"), (&w.crm, "to crm")] {
+        let answers: Vec<(String, Value)> = seen
+            .messages
+            .lock()
+            .iter()
+            .filter(|(_, m)| m.get("method").is_none() && m.get("result").is_some())
+            .cloned()
+            .collect();
+        assert_eq!(answers.len(), 1, "one answer each: {answers:?}");
+        let (upstream_session, message) = &answers[0];
+        assert_eq!(
+            message,
+            &json!({"jsonrpc": "2.0", "id": "srv-1", "result": {"role": "assistant", "content": {"type": "text", "text": text}, "model": "m"}}),
+            "re-serialized under the upstream's own id, unknown members dropped"
+        );
+        assert!(upstream_session.starts_with("s-"));
+    }
+    // An answer is relayed once: the same again, or one nobody asked for, is refused.
+    for id in [&files_asks[0], &json!("never-asked"), &json!("srv-1")] {
+        let (status, _, body) = w
+            .post_to(&w.url, Some(&reader), Some(&session), &[], answer(id, "x"))
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_i64()),
+            (400, Some(-32600)),
+            "{body}"
+        );
+    }
+    // Another principal's session cannot answer this session's requests.
+    let writer = w.token(&w.writer, "acme");
+    let theirs = w.initialize(&w.url, &writer).await;
+    let again = call_streamed(&w, &reader, &session, 11, "files_ask").await;
+    let ask = &requests_in(&again, "sampling/createMessage")[0];
     let (status, _, _) = w
-        .post_to(
-            &w.url,
-            Some(&reader),
-            Some(&session),
-            &[],
-            answer.to_string().into_bytes(),
-        )
+        .post_to(&w.url, Some(&writer), Some(&theirs), &[], answer(ask, "x"))
         .await;
-    assert_eq!(status, 202);
-    let answers = w.seen.answers.lock().clone();
-    assert_eq!(
-        answers.len(),
-        1,
-        "the answer went to the upstream that asked, once"
-    );
-    assert_eq!(answers[0].0, json!("srv-1"));
-    assert!(
-        answers[0].1.starts_with("s-"),
-        "with this session's upstream session id"
-    );
+    assert_eq!(status, 400);
+    let answered = |seen: &crate::upstream::Seen| {
+        seen.messages
+            .lock()
+            .iter()
+            .filter(|(_, m)| m.get("result").is_some())
+            .count()
+    };
+    assert_eq!(answered(&w.seen), 1);
+}
 
-    let cancel =
-        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cancels_a_call_in_flight_by_its_own_id() {
+    let w = World::start().await;
+    let reader = w.token(&w.reader, "acme");
+    let session = w.initialize(&w.url, &reader).await;
+    let slow = {
+        let (w_url, http, reader, session) = (
+            w.url.clone(),
+            w.http.clone(),
+            reader.clone(),
+            session.clone(),
+        );
+        tokio::spawn(async move {
+            let call = json!({"jsonrpc": "2.0", "id": 42, "method": "tools/call", "params": {"name": "files_slow", "arguments": {"ms": 1200}}});
+            http.post(&w_url)
+                .bearer_auth(&reader)
+                .header("mcp-session-id", &session)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(call.to_string())
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    // Wait until the call is upstream, then cancel it by the client's id.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let gateway_id = loop {
+        if let Some((_, call)) = w.seen.received("tools/call").last() {
+            break call["id"].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    assert_ne!(
+        gateway_id,
+        json!(42),
+        "the upstream never sees the client's id"
+    );
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 42, "reason": "changed my mind"}});
     let (status, _, _) = w
         .post_to(
             &w.url,
@@ -303,25 +413,30 @@ async fn server_to_client_requests_and_client_messages_reach_the_right_upstream(
         )
         .await;
     assert_eq!(status, 202);
-    assert!(
-        w.seen
-            .notifications
-            .lock()
-            .contains(&"notifications/cancelled".to_owned())
+    let cancels = w.seen.received("notifications/cancelled");
+    assert_eq!(cancels.len(), 1, "{cancels:?}");
+    assert_eq!(
+        cancels[0].1["params"],
+        json!({"requestId": gateway_id, "reason": "changed my mind"})
     );
-    // An answer nobody asked for goes nowhere.
-    let stray = json!({"jsonrpc": "2.0", "id": "never-asked", "result": {}});
+    assert!(
+        w.crm.received("notifications/cancelled").is_empty(),
+        "only the upstream running it"
+    );
+    let answer = slow.await.unwrap();
+    assert!(answer.contains("\"id\":42"), "{answer}");
+    // Once the call is over, its id cancels nothing.
     let (status, _, _) = w
         .post_to(
             &w.url,
             Some(&reader),
             Some(&session),
             &[],
-            stray.to_string().into_bytes(),
+            cancel.to_string().into_bytes(),
         )
         .await;
     assert_eq!(status, 202);
-    assert_eq!(w.seen.answers.lock().len(), 1);
+    assert_eq!(w.seen.received("notifications/cancelled").len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,30 +462,45 @@ async fn the_get_stream_merges_upstream_streams_and_routes_answers_back() {
         .await
         .expect("the stream ends with the upstream's")
         .unwrap();
+    assert!(body.contains("hello from the upstream"), "{body}");
+    // Both upstreams asked `roots/list` as `srv-get-1`; the client sees two gateway ids.
+    let asked = requests_in(&body, "roots/list");
+    assert_eq!(asked.len(), 2, "{body}");
+    assert_ne!(asked[0], asked[1]);
     assert!(
-        body.contains("hello from the upstream") && body.contains("srv-get-1"),
-        "{body}"
+        !body.contains("srv-get-1"),
+        "upstream ids stay inside: {body}"
     );
-    let answer = json!({"jsonrpc": "2.0", "id": "srv-get-1", "result": {"roots": []}});
-    let (status, _, _) = w
-        .post_to(
-            &w.url,
-            Some(&reader),
-            Some(&session),
-            &[],
-            answer.to_string().into_bytes(),
-        )
-        .await;
-    assert_eq!(status, 202);
-    assert!(
-        w.seen
-            .answers
-            .lock()
-            .iter()
-            .any(|(id, _)| id == &json!("srv-get-1")),
-        "the answer reached the upstream that asked"
-    );
-    let other = w.token(&w.benched, "acme");
+    let answered = |w: &World| {
+        [&w.seen, &w.crm].map(|seen| {
+            seen.answers
+                .lock()
+                .iter()
+                .filter(|(id, _)| id == &json!("srv-get-1"))
+                .count()
+        })
+    };
+    for (n, id) in asked.iter().enumerate() {
+        let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"roots": []}});
+        let (status, _, _) = w
+            .post_to(
+                &w.url,
+                Some(&reader),
+                Some(&session),
+                &[],
+                answer.to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(status, 202);
+        let [files, crm] = answered(&w);
+        assert_eq!(
+            files + crm,
+            n + 1,
+            "each answer reaches one upstream, under its own id"
+        );
+    }
+    assert_eq!(answered(&w), [1, 1], "each upstream got its own answer");
+    let other = w.token(&w.writer, "acme");
     let resp = w
         .http
         .get(&w.url)

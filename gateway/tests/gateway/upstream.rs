@@ -31,6 +31,8 @@ pub(crate) struct Seen {
     pub(crate) notifications: Mutex<Vec<String>>,
     /// The client capabilities each initialize carried.
     pub(crate) capabilities: Mutex<Vec<Value>>,
+    /// Every message received, as parsed, with its session (empty before initialize).
+    pub(crate) messages: Mutex<Vec<(String, Value)>>,
 }
 
 impl Seen {
@@ -45,6 +47,16 @@ impl Seen {
 
     pub(crate) fn calls(&self, tool: &str) -> usize {
         self.calls.lock().get(tool).copied().unwrap_or(0)
+    }
+
+    /// The messages received with this method, in order.
+    pub(crate) fn received(&self, method: &str) -> Vec<(String, Value)> {
+        self.messages
+            .lock()
+            .iter()
+            .filter(|(_, m)| m["method"] == method)
+            .cloned()
+            .collect()
     }
 }
 
@@ -70,6 +82,12 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
     let msg: Value = serde_json::from_slice(&body).expect("the gateway sends JSON");
     let method = msg["method"].as_str().unwrap_or_default().to_owned();
     let id = msg["id"].clone();
+    let from = headers
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    seen.messages.lock().push((from, msg.clone()));
     if method == "initialize" {
         seen.capabilities
             .lock()
@@ -130,7 +148,8 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
         return ([("content-type", "text/event-stream")], body).into_response();
     }
     if name == "slow" {
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        let wait = msg["params"]["arguments"]["ms"].as_u64().unwrap_or(5_000);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
     }
     let args = msg["params"]["arguments"].clone();
     let text = json!({"tool": name, "argument_bytes": args.to_string().len(), "arguments": args})

@@ -1,0 +1,101 @@
+//! Every way the gateway refuses or fails a request, in one enum.
+//!
+//! Handlers return `Result<_, Error>`; [`respond::error`](crate::respond::error) turns an error
+//! into the HTTP status, the `{error, message}` body of the REST face or the JSON-RPC error of
+//! the MCP face, in one exhaustive match. Messages are lowercase, name what is wrong and put
+//! the caller's input in backticks; every caller-chosen string in them was bounded before.
+
+use crate::upstream::UpstreamError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No such endpoint (404).
+    #[error("no such endpoint (MCP is served at /mcp)")]
+    NoRoute,
+    /// A browser origin that is not allowed (403).
+    #[error("origin `{0}` is not allowed")]
+    Origin(String),
+    /// No bearer token (401).
+    #[error("missing `Authorization: Bearer` token")]
+    TokenMissing,
+    /// A token that does not verify (401); the reason never contains the token.
+    #[error("{0}")]
+    TokenInvalid(String),
+    /// A valid token whose principal may not act: not a registered NHI of the token's
+    /// tenant, not active, or a delegation chain that does not hold (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A body that is not `application/json` (415).
+    #[error("expected `Content-Type: application/json`")]
+    MediaType,
+    /// A body over the configured cap (413).
+    #[error("request body is larger than {0} bytes")]
+    TooLarge(usize),
+    /// The body could not be read (400).
+    #[error("cannot read the request body: {0}")]
+    BodyUnreadable(&'static str),
+    /// A session-era request without `Mcp-Session-Id` (400).
+    #[error("missing `Mcp-Session-Id`: initialize first")]
+    SessionMissing,
+    /// A session id that is not a live session of the caller's (404).
+    #[error("unknown, expired or ended session: initialize again")]
+    SessionUnknown,
+    /// The method is not served on this path (405).
+    #[error("{0}")]
+    NotAllowed(&'static str),
+    /// Not JSON (-32700).
+    #[error("parse error: {0}")]
+    Parse(String),
+    /// JSON, but not a JSON-RPC message the gateway accepts (-32600).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// An `MCP-Protocol-Version` the gateway does not speak (-32022).
+    #[error("unsupported protocol version `{0}`")]
+    Version(String),
+    /// A 2026-07-28 header that does not repeat the body (-32020).
+    #[error("`{0}` header does not match the body")]
+    HeaderMismatch(&'static str),
+    /// A method the gateway does not serve (-32601).
+    #[error("method not found: `{0}`")]
+    MethodNotFound(String),
+    /// Malformed `params` (-32602).
+    #[error("{0}")]
+    InvalidParams(String),
+    /// A tool that does not exist for the caller — unknown or denied, indistinguishably
+    /// (-32602 on MCP, 404 on REST).
+    #[error("unknown tool: `{0}`")]
+    UnknownTool(String),
+    /// Arguments that fail the tool's input schema: a tool error a model can correct
+    /// (`isError: true` on MCP, 422 on REST).
+    #[error("{0}")]
+    InvalidArguments(String),
+    /// The call needs a human approval first (-32010 on MCP, 403 on REST).
+    #[error("tool `{tool}` needs a human approval for this call")]
+    ApprovalRequired {
+        tool: String,
+        obligations: Vec<String>,
+        policies: Vec<String>,
+    },
+    /// The upstream failed, timed out or answered badly (-32011 on MCP, 502/504 on REST).
+    #[error("upstream `{upstream}`: {error}")]
+    Upstream {
+        upstream: String,
+        error: UpstreamError,
+    },
+    /// A fault of the gateway's own; the detail is logged, the client sees a generic text.
+    #[error("internal error")]
+    Internal(String),
+    /// A configuration that cannot serve (at startup only).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    pub(crate) fn upstream(upstream: &str, error: UpstreamError) -> Self {
+        Self::Upstream {
+            upstream: upstream.to_owned(),
+            error,
+        }
+    }
+}
