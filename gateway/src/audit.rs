@@ -238,6 +238,7 @@ pub(crate) struct StoreSink {
     uses: Arc<Mutex<HashMap<(String, Uuid), i64>>>,
     dropped: Drops,
     uses_dropped: Drops,
+    max_uses: usize,
 }
 
 impl std::fmt::Debug for StoreSink {
@@ -270,6 +271,7 @@ impl StoreSink {
             uses: Arc::default(),
             dropped,
             uses_dropped,
+            max_uses: MAX_USES,
         };
         let writer = store.clone();
         tokio::spawn(async move {
@@ -314,7 +316,7 @@ impl StoreSink {
         let Ok(id) = Uuid::parse_str(id) else { return };
         let at = now_ms();
         let mut uses = self.uses.lock();
-        if uses.len() >= MAX_USES && !uses.contains_key(&(tenant.to_owned(), id)) {
+        if uses.len() >= self.max_uses && !uses.contains_key(&(tenant.to_owned(), id)) {
             drop(uses);
             self.uses_dropped.dropped();
             return;
@@ -345,5 +347,37 @@ impl StoreSink {
                 *entry = (*entry).max(at);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod queue_tests {
+    use std::sync::Arc;
+
+    use portcullis_registry::SqliteStore;
+
+    use super::{Drops, StoreSink};
+
+    #[tokio::test]
+    async fn a_full_last_use_queue_counts_what_it_drops() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("r.db")).unwrap());
+        let counter = |name| prometheus::IntCounter::new(name, "test").unwrap();
+        let (audit, uses) = (counter("a"), counter("u"));
+        let mut sink = StoreSink::spawn(
+            store,
+            Drops::new("audit", audit),
+            Drops::new("last-use", uses.clone()),
+        );
+        sink.max_uses = 3;
+        let ids: Vec<String> = (0..5).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        for id in &ids {
+            sink.used("acme", id);
+        }
+        assert_eq!(uses.get(), 2, "two over the bound, counted");
+        // A principal already waiting is updated, not dropped.
+        sink.used("acme", &ids[0]);
+        assert_eq!(uses.get(), 2);
+        assert_eq!(sink.uses.lock().len(), 3);
     }
 }

@@ -12,4 +12,5 @@ mod calls;
 mod harness;
 mod issuers;
 mod sessions;
+mod trust;
 mod upstream;
