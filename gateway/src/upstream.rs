@@ -250,7 +250,9 @@ impl Upstream {
     }
 
     /// The gateway's own session with this upstream, opened on first use. It is used only
-    /// to read the upstream's tool definitions, never for a caller's request.
+    /// to read the upstream's tool definitions, never for a caller's request. It announces
+    /// every client capability, so tools a server offers only to capable clients are listed
+    /// too (callers' own sessions carry their own capabilities).
     async fn own_session(
         &self,
         connector: &Connector,
@@ -260,9 +262,9 @@ impl Upstream {
         if let Some(id) = guard.as_ref() {
             return Ok(Some(id.clone()));
         }
-        let id = self
-            .open_session(connector, ids, &Value::Object(serde_json::Map::new()))
-            .await?;
+        let every =
+            serde_json::json!({"elicitation": {}, "sampling": {}, "roots": {"listChanged": true}});
+        let id = self.open_session(connector, ids, &every).await?;
         guard.clone_from(&id);
         Ok(id)
     }

@@ -385,6 +385,15 @@ impl World {
                     )
                     .await,
             );
+            // Offered only to clients that can answer elicitations.
+            granted.push(
+                admin
+                    .create(
+                        "/nhi/tools",
+                        json!({"name": "trigger-elicitation-request", "upstream": upstream, "input_schema": {"type": "object"}}),
+                    )
+                    .await,
+            );
         }
         granted.push(
             admin
@@ -410,7 +419,9 @@ impl World {
         let agent_token = issue_token(&config, &agent, false);
         let expected: Vec<String> = [
             "everything_echo",
+            "everything_trigger-elicitation-request",
             "spare_echo",
+            "spare_trigger-elicitation-request",
             "spare_trigger-long-running-operation",
         ]
         .map(str::to_owned)
@@ -499,6 +510,10 @@ async fn the_official_python_sdk_and_server_everything_work_through_the_gateway(
         "everything_echo",
         "--progress",
         "spare_trigger-long-running-operation",
+        "--elicit",
+        "everything_trigger-elicitation-request",
+        "--elicit",
+        "spare_trigger-elicitation-request",
     ]);
     world.expect_success(client, Duration::from_secs(90)).await;
     println!("interop: done in {:.1?}", started.elapsed());

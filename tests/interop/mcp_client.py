@@ -13,6 +13,10 @@ requirements.txt) and checks what a real client sees.
                number, it must answer a result with isError true
 --progress     server-everything's `trigger-long-running-operation`: its progress notifications
                must reach the client one by one, before the result (not buffered)
+--elicit       server-everything's `trigger-elicitation-request` (repeatable): all are called at
+               once; each asks the client for input during the call (a server-to-client request
+               through the gateway), the client answers with a non-ASCII name, and each result
+               must carry it
 --survive-restart, --handshake
                call the echo tool A, create DIR/ready, wait for DIR/restarted (the test restarts
                A's upstream in between), then call A again in the same session: it must work,
@@ -40,11 +44,24 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import TextContent
+from mcp_types import ElicitResult, TextContent
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 INVALID_PARAMS = -32602
 UPSTREAM_ERROR = -32011
+# Multi-byte UTF-8 on purpose: it crosses the gateway's event streams in both directions.
+ELICITED_NAME = "Zoë Łódź-Ærøskøbing ✓"
+
+
+class Elicitations:
+    """Answers every elicitation request with ELICITED_NAME and counts them."""
+
+    def __init__(self) -> None:
+        self.answered = 0
+
+    async def __call__(self, context: object, params: object) -> ElicitResult:
+        self.answered += 1
+        return ElicitResult(action="accept", content={"name": ELICITED_NAME, "check": True})
 
 
 class Checks:
@@ -85,7 +102,9 @@ async def echo_once(session: ClientSession, name: str) -> None:
     assert any(message in t for t in texts(result)), f"{message!r} not in {texts(result)}"
 
 
-async def run_checks(session: ClientSession, args: argparse.Namespace, checks: Checks) -> None:
+async def run_checks(
+    session: ClientSession, args: argparse.Namespace, checks: Checks, elicitations: Elicitations
+) -> None:
     async def initialize() -> None:
         result = await session.initialize()
         assert result.protocol_version in HANDSHAKE_PROTOCOL_VERSIONS, result.protocol_version
@@ -174,6 +193,27 @@ async def run_checks(session: ClientSession, args: argparse.Namespace, checks: C
 
         await checks.run(f"tools/call {args.progress} streams its progress notifications", progress)
 
+    if args.elicit:
+
+        async def elicit() -> None:
+            results: dict[str, list[str]] = {}
+
+            async def one(tool: str) -> None:
+                result = await session.call_tool(tool, {})
+                assert not result.is_error, f"{tool} isError: {texts(result)}"
+                results[tool] = texts(result)
+
+            async with anyio.create_task_group() as tg:
+                for tool in args.elicit:
+                    tg.start_soon(one, tool)
+            for tool in args.elicit:
+                assert any(f"Name: {ELICITED_NAME}" in t for t in results[tool]), f"{tool}: {results[tool]}"
+            assert elicitations.answered == len(args.elicit), f"{elicitations.answered} elicitations answered"
+
+        await checks.run(
+            f"{len(args.elicit)} concurrent calls each ask the client and get its answer", elicit
+        )
+
     if args.survive_restart:
         await survive_restart(session, args.survive_restart, Path(args.handshake), checks)
 
@@ -207,15 +247,21 @@ async def main(args: argparse.Namespace) -> int:
         print("MCP_TOKEN is not set", file=sys.stderr)
         return 2
     checks = Checks()
+    elicitations = Elicitations()
     http: httpx2.AsyncClient = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
     try:
         with anyio.fail_after(args.timeout):
             async with (
                 http,
                 streamable_http_client(args.url, http_client=http) as (read, write),
-                ClientSession(read, write, read_timeout_seconds=args.timeout / 2) as session,
+                ClientSession(
+                    read,
+                    write,
+                    read_timeout_seconds=args.timeout / 2,
+                    elicitation_callback=elicitations if args.elicit else None,
+                ) as session,
             ):
-                await run_checks(session, args, checks)
+                await run_checks(session, args, checks, elicitations)
     except Exception as exc:  # noqa: BLE001 - a broken connection is a failure, not a crash
         checks.failed += 1
         print(f"FAIL the session broke off: {type(exc).__name__}: {exc}", flush=True)
@@ -233,6 +279,7 @@ if __name__ == "__main__":
     parser.add_argument("--denied-arguments", default="{}")
     parser.add_argument("--invalid", action="append", default=[])
     parser.add_argument("--progress")
+    parser.add_argument("--elicit", action="append", default=[])
     parser.add_argument("--survive-restart")
     parser.add_argument("--handshake", default=".")
     parser.add_argument("--server-name", default="portcullis")
