@@ -55,15 +55,19 @@ impl VerifiedTokens {
 
     /// Verifies one of the gateway's own tokens. They carry the gateway's own clock's
     /// times, so there is no leeway: a token is refused from its `exp` second on.
-    pub(crate) fn verify(&self, token: &str) -> Result<Arc<Claims>, String> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Arc<Claims>, Error> {
         if let Some(claims) = self.seen.get(token) {
             if unexpired(claims.exp) {
                 return Ok(claims);
             }
             self.seen.invalidate(token);
-            return Err("token expired".into());
+            return Err(Error::TokenInvalid("token expired".into()));
         }
-        let claims = Arc::new(self.key.verify(token).map_err(|e| e.to_string())?);
+        let claims = Arc::new(
+            self.key
+                .verify(token)
+                .map_err(|e| Error::TokenInvalid(e.to_string()))?,
+        );
         self.seen.insert(token.to_owned(), claims.clone());
         Ok(claims)
     }
@@ -114,8 +118,7 @@ pub(crate) async fn authenticate(
     let claims = match issuers.verify(token).await {
         Some(verified) => verified.map(Arc::new),
         None => own.verify(token),
-    }
-    .map_err(Error::TokenInvalid)?;
+    }?;
     let tenant = claims.tenant.as_str();
     check_tenant_id(tenant).map_err(Error::TokenInvalid)?;
     let mut actors: Vec<&str> = claims.actors();
@@ -242,7 +245,10 @@ mod tests {
         // The cached claims now say the token expired a second ago: no leeway.
         claims.exp = now_secs() - 1;
         tokens.seen.insert(token.clone(), Arc::new(claims));
-        assert_eq!(tokens.verify(&token).unwrap_err(), "token expired");
+        assert_eq!(
+            tokens.verify(&token).unwrap_err().to_string(),
+            "token expired"
+        );
         assert!(
             tokens.seen.get(&token).is_none(),
             "an expired token leaves the cache"
@@ -264,7 +270,10 @@ mod tests {
             act: None,
         };
         let token = key().sign(&claims).unwrap();
-        assert_eq!(tokens.verify(&token).unwrap_err(), "token expired");
+        assert_eq!(
+            tokens.verify(&token).unwrap_err().to_string(),
+            "token expired"
+        );
         assert!(tokens.seen.get(&token).is_none());
     }
 }

@@ -116,7 +116,7 @@ impl Issuers {
 
     /// Verifies `token` when it belongs to an external issuer; `None` when it does not (it
     /// is then the gateway's own kind). Error messages never contain the token.
-    pub(crate) async fn verify(&self, token: &str) -> Option<Result<Claims, String>> {
+    pub(crate) async fn verify(&self, token: &str) -> Option<Result<Claims, crate::Error>> {
         if self.0.is_empty() {
             return None;
         }
@@ -134,7 +134,12 @@ impl Issuers {
             None if ASYMMETRIC.contains(&header.alg) => named,
             None => None,
         }?;
-        Some(issuer.verify(token, &header).await)
+        Some(
+            issuer
+                .verify(token, &header)
+                .await
+                .map_err(crate::Error::TokenInvalid),
+        )
     }
 }
 
