@@ -266,13 +266,7 @@ async fn stream_answer(
     ex: Exchange,
     call: Call<'_>,
 ) -> Result<Answer, Error> {
-    let streaming = event_stream_header()
-        .map_err(|e| Error::Internal(format!("cannot build the stream header: {e}")))?;
-    if session
-        .write_response_header(Box::new(streaming), false)
-        .await
-        .is_err()
-    {
+    if !open_event_stream(session).await? {
         return Ok(Answer::Streamed);
     }
     let mut events = crate::sse::decode(ex.into_stream());
@@ -333,12 +327,21 @@ async fn stream_answer(
     Ok(Answer::Streamed)
 }
 
-fn event_stream_header() -> pingora::Result<ResponseHeader> {
-    let mut header = ResponseHeader::build(200, Some(3))?;
-    header.insert_header("content-type", "text/event-stream")?;
-    header.insert_header("cache-control", "no-cache")?;
-    header.insert_header("transfer-encoding", "chunked")?;
-    Ok(header)
+/// Starts an event-stream response; `false` when the client has already gone.
+async fn open_event_stream(session: &mut Session) -> Result<bool, Error> {
+    let header = || -> pingora::Result<ResponseHeader> {
+        let mut header = ResponseHeader::build(200, Some(3))?;
+        header.insert_header("content-type", "text/event-stream")?;
+        header.insert_header("cache-control", "no-cache")?;
+        header.insert_header("transfer-encoding", "chunked")?;
+        Ok(header)
+    };
+    let header =
+        header().map_err(|e| Error::Internal(format!("cannot build the stream header: {e}")))?;
+    Ok(session
+        .write_response_header(Box::new(header), false)
+        .await
+        .is_ok())
 }
 
 /// `GET /mcp`: the session's server-to-client stream, merged from every upstream session
@@ -389,13 +392,7 @@ pub(crate) async fn stream(
             "no upstream offers a server-to-client stream",
         ));
     }
-    let streaming = event_stream_header()
-        .map_err(|e| Error::Internal(format!("cannot build the stream header: {e}")))?;
-    if session
-        .write_response_header(Box::new(streaming), false)
-        .await
-        .is_err()
-    {
+    if !open_event_stream(session).await? {
         return Ok(Answer::Streamed);
     }
     // A comment line every 15 s keeps proxies from closing a quiet stream and tells us
