@@ -189,6 +189,9 @@ pub enum EntityError {
     Duplicate(String),
     #[error("entity `{uid}` is invalid: {reason}")]
     Invalid { uid: String, reason: String },
+    /// A source record (or relation) that cannot be part of a directory.
+    #[error("{what} is left out: {reason}")]
+    Rejected { what: String, reason: String },
 }
 
 /// One registry entity, kept as its compact typed record. The Cedar entity is built when a

@@ -29,8 +29,8 @@ pub use model::{
 };
 
 pub use redis_store::RedisStore;
-pub use snapshot::Snapshot;
+pub use snapshot::{DirectoryBuild, Skipped, Snapshot};
 pub use sqlite::SqliteStore;
 pub use store::{DynStore, Store};
 
-pub use portcullis_policy::{Lifecycle, RiskLevel};
+pub use portcullis_policy::{Lifecycle, RiskLevel, check_tenant_id, user_entity_id};
