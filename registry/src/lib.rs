@@ -20,7 +20,7 @@ pub mod testutil;
 pub mod tokens;
 
 pub use error::StoreError;
-pub use follow::follow;
+pub use follow::{RegistryView, ViewStatus, follow};
 pub use lifecycle::check_transition;
 pub use model::{
     Agent, AgentFields, AuditRecord, Common, LastUse, Nhi, NhiKind, PermissionLevel,

@@ -8,7 +8,7 @@ use portcullis_admin_api::{AppState, Metrics};
 use portcullis_gateway::Gateway;
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
 use portcullis_registry::tokens::{TokenKey, load_or_create_secret};
-use portcullis_registry::{DynStore, RedisStore, SqliteStore};
+use portcullis_registry::{DynStore, RedisStore, RegistryView, SqliteStore};
 
 use crate::config::{Backend, Config};
 
@@ -60,14 +60,21 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
         )
         .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
     );
+    // The follower keeps the engine and the gateway on the newest registry revision. If the
+    // first snapshot does not install, the start goes on: every call is refused (no principal
+    // is known), and the follower keeps retrying.
+    let view = Arc::new(RegistryView::new());
     let (feed_engine, feed_gateway) = (engine.clone(), gateway.clone());
-    let _follower = portcullis_registry::follow(store.clone(), move |snapshot| {
-        let directory = snapshot.to_directory().map_err(|e| e.to_string())?;
-        feed_engine.set_directory(Arc::new(directory));
-        feed_gateway.install(snapshot);
-        Ok(())
-    })
-    .await?;
+    let _follower =
+        portcullis_registry::follow(store.clone(), view.clone(), move |snapshot, directory| {
+            feed_engine.set_directory(Arc::new(directory));
+            feed_gateway.install(snapshot);
+            Ok(())
+        })
+        .await;
+    if let Some(e) = view.status().last_error {
+        tracing::error!("starting without a registry view, every call is refused: {e}");
+    }
     let data_plane = gateway
         .start()
         .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
