@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use portcullis_admin_api::{AppState, Metrics};
+use portcullis_admin_api::{AppState, Metrics, Readiness};
 use portcullis_gateway::Gateway;
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
 use portcullis_registry::tokens::{TokenKey, load_or_create_secret};
@@ -62,8 +63,9 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     );
     // The follower keeps the engine and the gateway on the newest registry revision. If the
     // first snapshot does not install, the start goes on: every call is refused (no principal
-    // is known), and the follower keeps retrying.
+    // is known), `/readyz` says why, and the follower keeps retrying.
     let view = Arc::new(RegistryView::new());
+    let max_staleness = Duration::from_millis(config.store.max_staleness_ms);
     let (feed_engine, feed_gateway) = (engine.clone(), gateway.clone());
     let _follower =
         portcullis_registry::follow(store.clone(), view.clone(), move |snapshot, directory| {
@@ -72,8 +74,8 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
             Ok(())
         })
         .await;
-    if let Some(e) = view.status().last_error {
-        tracing::error!("starting without a registry view, every call is refused: {e}");
+    if let Err(reason) = view.check(max_staleness) {
+        tracing::error!("starting without a registry view, every call is refused: {reason}");
     }
     let data_plane = gateway
         .start()
@@ -82,11 +84,16 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     let demo_tokens = tokens.clone();
 
     let metrics = Metrics::new(registry)?;
+    metrics.watch_registry_view(view.clone())?;
     let app = portcullis_admin_api::router(
         AppState {
             store,
             tokens,
             metrics,
+            readiness: Some(Readiness {
+                view,
+                max_staleness,
+            }),
         },
         &config.admin,
     );

@@ -9,5 +9,6 @@
 )]
 
 mod harness;
+mod ready;
 mod scenario;
 mod tenants;
