@@ -46,6 +46,9 @@ pub(crate) struct StoreConfig {
     pub(crate) sqlite_path: Option<PathBuf>,
     pub(crate) redis_url: String,
     pub(crate) redis_prefix: String,
+    /// `/readyz` answers 503 once the gateway's registry view has been behind the store for
+    /// longer than this (and until the first snapshot is installed), in milliseconds.
+    pub(crate) max_staleness_ms: u64,
 }
 
 impl Default for StoreConfig {
@@ -55,6 +58,7 @@ impl Default for StoreConfig {
             sqlite_path: None,
             redis_url: "redis://127.0.0.1:6379/".into(),
             redis_prefix: "portcullis".into(),
+            max_staleness_ms: 5_000,
         }
     }
 }
@@ -144,5 +148,18 @@ mod tests {
         let err = toml::from_str::<Config>("[admin]\nlisten = \"127.0.0.1:1\"\nport = 3\n")
             .expect_err("unknown key");
         assert!(err.to_string().contains("port"), "{err}");
+    }
+
+    /// The registry staleness bound has a default of a few seconds, which the default config
+    /// file states, and can be set.
+    #[test]
+    fn the_staleness_bound_is_configurable() {
+        let defaults = Config::default().store.max_staleness_ms;
+        assert!((1_000..=10_000).contains(&defaults), "{defaults}");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let shipped = Config::load(Some(&dir.join("portcullis.toml"))).expect("default config");
+        assert_eq!(shipped.store.max_staleness_ms, defaults);
+        let set: Config = toml::from_str("[store]\nmax_staleness_ms = 250\n").expect("parses");
+        assert_eq!(set.store.max_staleness_ms, 250);
     }
 }

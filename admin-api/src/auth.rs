@@ -2,6 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use portcullis_registry::check_tenant_id;
 use portcullis_registry::tokens::TokenKey;
 
 use crate::error::ApiError;
@@ -64,9 +65,9 @@ where
             .token_key()
             .verify(token)
             .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
-        if claims.tenant.is_empty() {
-            return Err(ApiError::Unauthorized("token names no tenant".into()));
-        }
+        check_tenant_id(&claims.tenant).map_err(|e| {
+            ApiError::Unauthorized(format!("the token names an invalid tenant: {e}"))
+        })?;
         Ok(Self {
             sub: claims.sub,
             tenant: claims.tenant,

@@ -27,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::Caller;
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use state::AppState;
+pub use state::{AppState, Readiness};
 
 /// Admin listener configuration (`[admin]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -84,12 +84,25 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .with_state(state)
 }
 
+/// Ready when the store answers and the registry view (when there is one) is installed and
+/// no further behind than allowed; otherwise 503 with the reason.
 async fn ready(State(s): State<AppState>) -> axum::response::Response {
-    match s.store.ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::warn!("not ready: {e}");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
-        }
+    let not_ready = |reason: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"ready": false, "reason": reason})),
+        )
+            .into_response()
+    };
+    if let Err(e) = s.store.ping().await {
+        tracing::warn!("not ready: {e}");
+        return not_ready("the store does not answer".into());
     }
+    if let Some(r) = &s.readiness
+        && let Err(reason) = r.view.check(r.max_staleness)
+    {
+        tracing::warn!("not ready: {reason}");
+        return not_ready(reason);
+    }
+    axum::Json(serde_json::json!({"ready": true})).into_response()
 }

@@ -1,7 +1,10 @@
 //! Shared state of the admin API.
 
-use portcullis_registry::DynStore;
+use std::sync::Arc;
+use std::time::Duration;
+
 use portcullis_registry::tokens::TokenKey;
+use portcullis_registry::{DynStore, RegistryView};
 
 use crate::auth::HasTokenKey;
 use crate::metrics::Metrics;
@@ -11,6 +14,16 @@ pub struct AppState {
     pub store: DynStore,
     pub tokens: TokenKey,
     pub metrics: Metrics,
+    /// The registry view the data plane serves from; `/readyz` reports on it when set.
+    pub readiness: Option<Readiness>,
+}
+
+/// What `/readyz` holds the registry view to.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub view: Arc<RegistryView>,
+    /// Not ready once the view has been behind the store for longer than this.
+    pub max_staleness: Duration,
 }
 
 impl std::fmt::Debug for AppState {

@@ -120,7 +120,8 @@ pub(crate) async fn authenticate(
         None => own.verify(token),
     }?;
     let tenant = claims.tenant.as_str();
-    check_tenant_id(tenant).map_err(Error::TokenInvalid)?;
+    portcullis_registry::check_tenant_id(tenant)
+        .map_err(|why| Error::TokenInvalid(format!("token tenant: {why}")))?;
     let mut actors: Vec<&str> = claims.actors();
     if actors.len() > MAX_ACTORS {
         return Err(Error::TokenInvalid(format!(
@@ -183,22 +184,6 @@ fn acting<'a>(
         )));
     }
     Ok(entry)
-}
-
-/// A tenant id as every part of Portcullis accepts it: 1 to 128 bytes, no `/` (user
-/// entities are named `<tenant>/<user>`), no control characters.
-fn check_tenant_id(tenant: &str) -> Result<(), String> {
-    if tenant.is_empty()
-        || tenant.len() > 128
-        || tenant.contains('/')
-        || tenant.chars().any(char::is_control)
-    {
-        return Err(
-            "token names an invalid tenant id (1 to 128 bytes, no `/`, no control characters)"
-                .into(),
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

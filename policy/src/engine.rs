@@ -18,6 +18,7 @@ use crate::error::LoadError;
 use crate::index::Scope;
 use crate::load::PolicyBundle;
 use crate::request::{Action, EntityKind, EntityRef, Request};
+use crate::tenant::{check_tenant_id, user_entity_id};
 use crate::watch::ReloadStatus;
 
 /// Tuning of the engine.
@@ -255,6 +256,7 @@ fn request_key(bundle: &PolicyBundle, r: &Request) -> Box<[u8]> {
     out.push(r.action as u8);
     out.push(r.resource.kind as u8);
     push_str(&mut out, &r.resource.id);
+    // With the tenant, the user below names exactly one (qualified) user.
     push_str(&mut out, &r.tenant);
     out.push(u8::from(r.input_valid));
     out.push(u8::from(r.approval.approved));
@@ -291,6 +293,9 @@ fn evaluate(
     dir: &Directory,
     r: &Request,
 ) -> Decision {
+    if let Err(e) = check_tenant_id(&r.tenant) {
+        return Decision::deny_with_error(format!("the request names an invalid tenant: {e}"));
+    }
     if !r.chain.is_empty() && r.principal.kind != EntityKind::Agent {
         return Decision::deny_with_error(format!(
             "delegation chains are made of agents, but the principal is `{}`",
@@ -313,7 +318,10 @@ fn evaluate(
         arguments,
         chain: r.chain.iter().map(|id| EntityKind::Agent.uid(id)).collect(),
         approved: r.approval.approved,
-        on_behalf_of: r.on_behalf_of.as_deref().map(|u| EntityKind::User.uid(u)),
+        on_behalf_of: r
+            .on_behalf_of
+            .as_deref()
+            .map(|u| EntityKind::User.uid(&user_entity_id(&r.tenant, u))),
     };
 
     // Every delegation hop, then the action for every actor: the intersection.
@@ -459,10 +467,10 @@ fn parents(dir: &Directory, r: &EntityRef) -> Vec<EntityUid> {
 }
 
 /// The entities Cedar needs for one step: its principal and resource (whose ancestors are
-/// part of the entity), the user the call is made for, and the schema's actions when it
-/// declares action groups. Nothing else: every entity costs a share of the transitive
-/// closure Cedar computes per store, and reading an attribute of an entity that is not
-/// here is an evaluation error, so a deny.
+/// part of the entity), the user the call is made for (that id's user in the request's
+/// tenant), and the schema's actions when it declares action groups. Nothing else: every
+/// entity costs a share of the transitive closure Cedar computes per store, and reading an
+/// attribute of an entity that is not here is an evaluation error, so a deny.
 fn step_entities(
     bundle: &PolicyBundle,
     dir: &Directory,
@@ -483,7 +491,7 @@ fn step_entities(
     if let Some(u) = r
         .on_behalf_of
         .as_ref()
-        .and_then(|u| dir.entity(EntityKind::User, u))
+        .and_then(|u| dir.entity(EntityKind::User, &user_entity_id(&r.tenant, u)))
     {
         picked.push(u.map_err(|e| e.to_string())?);
     }

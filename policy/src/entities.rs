@@ -10,6 +10,7 @@ use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpres
 use serde::{Deserialize, Serialize};
 
 use crate::request::{EntityKind, EntityRef};
+use crate::tenant::{check_tenant_id, user_entity_id};
 
 /// Lifecycle of an NHI or a tool (`Portcullis::Lifecycle`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -73,9 +74,13 @@ pub struct Tenant {
     pub id: String,
 }
 
+/// A human, known in one tenant by the subject of their token. Two tenants may each have a
+/// user `alice`: the Cedar entity is `Portcullis::User::"<tenant>/<id>"`
+/// (see [`user_entity_id`](crate::user_entity_id)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct User {
+    /// The user id within the tenant (not qualified).
     pub id: String,
     pub tenant: String,
     #[serde(default)]
@@ -129,6 +134,7 @@ pub struct Agent {
     pub tenant: String,
     #[serde(default)]
     pub name: String,
+    /// The owning user's id within the agent's tenant (not qualified).
     #[serde(default)]
     pub owner: Option<String>,
     #[serde(default)]
@@ -161,6 +167,7 @@ pub struct ServiceAccount {
     pub tenant: String,
     #[serde(default)]
     pub name: String,
+    /// The owning user's id within the service account's tenant (not qualified).
     #[serde(default)]
     pub owner: Option<String>,
     #[serde(default)]
@@ -182,6 +189,9 @@ pub enum EntityError {
     Duplicate(String),
     #[error("entity `{uid}` is invalid: {reason}")]
     Invalid { uid: String, reason: String },
+    /// A source record (or relation) that cannot be part of a directory.
+    #[error("{what} is left out: {reason}")]
+    Rejected { what: String, reason: String },
 }
 
 /// One registry entity, kept as its compact typed record. The Cedar entity is built when a
@@ -201,21 +211,25 @@ impl Node {
     /// The Cedar entity (checked when the directory was built).
     pub(crate) fn entity(&self) -> Result<Entity, EntityError> {
         let parents = self.parents();
+        let user_id;
         let (kind, id, attrs): (EntityKind, &str, Vec<(&str, RestrictedExpression)>) = match self {
             Self::Tenant(t) => (EntityKind::Tenant, &t.id, vec![]),
-            Self::User(u) => (
-                EntityKind::User,
-                &u.id,
-                vec![(
-                    "roles",
-                    RestrictedExpression::new_set(
-                        u.roles
-                            .iter()
-                            .cloned()
-                            .map(RestrictedExpression::new_string),
-                    ),
-                )],
-            ),
+            Self::User(u) => {
+                user_id = user_entity_id(&u.tenant, &u.id);
+                (
+                    EntityKind::User,
+                    &user_id,
+                    vec![(
+                        "roles",
+                        RestrictedExpression::new_set(
+                            u.roles
+                                .iter()
+                                .cloned()
+                                .map(RestrictedExpression::new_string),
+                        ),
+                    )],
+                )
+            }
             Self::Server(s) => (
                 EntityKind::McpServer,
                 &s.id,
@@ -251,7 +265,8 @@ impl Node {
     }
 }
 
-/// An immutable snapshot of the registry: typed entities keyed by kind and id.
+/// An immutable snapshot of the registry: typed entities keyed by kind and id (a user's id
+/// is its qualified `<tenant>/<user>`).
 ///
 /// Build one per registry revision with [`Directory::builder`]; share it behind an `Arc`.
 #[derive(Debug)]
@@ -321,7 +336,9 @@ impl Directory {
     }
 }
 
-/// Adds typed entities to a new [`Directory`], checking that each converts to Cedar.
+/// Adds typed entities to a new [`Directory`], checking that each converts to Cedar and
+/// that its tenant id is valid ([`check_tenant_id`](crate::check_tenant_id)): every record
+/// but a shared MCP server belongs to a tenant.
 #[derive(Debug)]
 pub struct DirectoryBuilder {
     directory: Directory,
@@ -329,11 +346,16 @@ pub struct DirectoryBuilder {
 
 impl DirectoryBuilder {
     pub fn tenant(&mut self, t: &Tenant) -> Result<&mut Self, EntityError> {
+        tenant_ok(EntityKind::Tenant, &t.id, &t.id)?;
         self.insert(EntityKind::Tenant, &t.id, Node::Tenant(t.clone()))
     }
 
+    /// Adds a user under its qualified id `<tenant>/<id>`: equal user ids of two tenants are
+    /// two entities.
     pub fn user(&mut self, u: &User) -> Result<&mut Self, EntityError> {
-        self.insert(EntityKind::User, &u.id, Node::User(u.clone()))
+        let id = user_entity_id(&u.tenant, &u.id);
+        tenant_ok(EntityKind::User, &id, &u.tenant)?;
+        self.insert(EntityKind::User, &id, Node::User(u.clone()))
     }
 
     pub fn server(&mut self, s: &McpServer) -> Result<&mut Self, EntityError> {
@@ -341,14 +363,17 @@ impl DirectoryBuilder {
     }
 
     pub fn tool(&mut self, t: &Tool) -> Result<&mut Self, EntityError> {
+        tenant_ok(EntityKind::Tool, &t.id, &t.tenant)?;
         self.insert(EntityKind::Tool, &t.id, Node::Tool(t.clone()))
     }
 
     pub fn agent(&mut self, a: &Agent) -> Result<&mut Self, EntityError> {
+        tenant_ok(EntityKind::Agent, &a.id, &a.tenant)?;
         self.insert(EntityKind::Agent, &a.id, Node::Agent(a.clone()))
     }
 
     pub fn service_account(&mut self, s: &ServiceAccount) -> Result<&mut Self, EntityError> {
+        tenant_ok(EntityKind::ServiceAccount, &s.id, &s.tenant)?;
         self.insert(
             EntityKind::ServiceAccount,
             &s.id,
@@ -370,6 +395,13 @@ impl DirectoryBuilder {
         nodes.insert(Arc::from(id), Arc::new(node));
         Ok(self)
     }
+}
+
+fn tenant_ok(kind: EntityKind, id: &str, tenant: &str) -> Result<(), EntityError> {
+    check_tenant_id(tenant).map_err(|reason| EntityError::Invalid {
+        uid: kind.uid(id).to_string(),
+        reason,
+    })
 }
 
 fn tool_attrs(t: &Tool) -> Result<Vec<(&'static str, RestrictedExpression)>, EntityError> {
@@ -439,10 +471,7 @@ fn agent_attrs(a: &Agent) -> Vec<(&'static str, RestrictedExpression)> {
         ),
     ];
     if let Some(owner) = &a.owner {
-        attrs.push((
-            "owner",
-            RestrictedExpression::new_entity_uid(EntityKind::User.uid(owner)),
-        ));
+        attrs.push(("owner", user(&a.tenant, owner)));
     }
     attrs
 }
@@ -457,12 +486,14 @@ fn service_account_attrs(s: &ServiceAccount) -> Vec<(&'static str, RestrictedExp
         ("can_call", uid_set(EntityKind::Agent, &s.can_call)),
     ];
     if let Some(owner) = &s.owner {
-        attrs.push((
-            "owner",
-            RestrictedExpression::new_entity_uid(EntityKind::User.uid(owner)),
-        ));
+        attrs.push(("owner", user(&s.tenant, owner)));
     }
     attrs
+}
+
+/// A reference to user `id` of `tenant`.
+fn user(tenant: &str, id: &str) -> RestrictedExpression {
+    RestrictedExpression::new_entity_uid(EntityKind::User.uid(&user_entity_id(tenant, id)))
 }
 
 fn enum_uid(type_name: &EntityTypeName, value: &str) -> RestrictedExpression {

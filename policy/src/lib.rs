@@ -12,6 +12,10 @@
 //!   and each decision evaluates only the slice whose scope can match;
 //! - decisions are cached under (policy epoch, registry revision, request), so a reload or a
 //!   registry change makes old entries unreachable.
+//!
+//! Users are the one entity whose id a tenant chooses: their Cedar id is qualified with the
+//! tenant (`Portcullis::User::"acme/alice"`, [`user_entity_id`]), for records, owners and
+//! the request's `on_behalf_of` alike.
 
 mod cases;
 mod context;
@@ -22,6 +26,7 @@ mod error;
 mod index;
 mod load;
 mod request;
+mod tenant;
 mod watch;
 
 pub use cases::{
@@ -36,4 +41,5 @@ pub use entities::{
 pub use error::{LoadError, Problem};
 pub use load::{PolicyBundle, PolicyInfo};
 pub use request::{Action, Approval, EntityKind, EntityRef, NAMESPACE, Request};
+pub use tenant::{MAX_TENANT_ID, check_tenant_id, user_entity_id};
 pub use watch::{PolicyWatcher, ReloadStatus};

@@ -7,6 +7,8 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use portcullis_policy::check_tenant_id;
+
 use crate::model::{Nhi, NhiKind, Relation, RelationKind, validate_input_schema};
 use crate::snapshot::Snapshot;
 
@@ -64,8 +66,9 @@ pub fn write(snapshot: &Snapshot, mut out: impl Write) -> std::io::Result<()> {
 }
 
 /// Checks a batch against itself and the registry it goes into: record ids are new and
-/// unique, names are set, tool input schemas compile, and every relation joins NHIs of its
-/// tenant (from the batch or the registry) the way the admin API allows.
+/// unique (across tenants), tenant ids are valid ([`check_tenant_id`]), names are set, tool
+/// input schemas compile, and every relation joins NHIs of its tenant (from the batch or the
+/// registry) the way the admin API allows.
 pub fn check(batch: &Batch, existing: &Snapshot) -> Result<(), String> {
     let mut kinds: HashMap<(&str, Uuid), NhiKind> = existing
         .nhis
@@ -82,6 +85,7 @@ pub fn check(batch: &Batch, existing: &Snapshot) -> Result<(), String> {
         if c.tenant_id.trim().is_empty() {
             return Err(format!("{what}: `tenant_id` must not be empty"));
         }
+        check_tenant_id(&c.tenant_id).map_err(|e| format!("{what}: invalid `tenant_id`: {e}"))?;
         if c.name.trim().is_empty() || c.name.len() > MAX_NAME {
             return Err(format!("{what}: `name` must be 1 to {MAX_NAME} bytes"));
         }
@@ -98,6 +102,7 @@ pub fn check(batch: &Batch, existing: &Snapshot) -> Result<(), String> {
             r.target,
             r.tenant_id
         );
+        check_tenant_id(&r.tenant_id).map_err(|e| format!("{what}: invalid `tenant_id`: {e}"))?;
         let kind_of = |id: &str| {
             Uuid::parse_str(id)
                 .ok()
@@ -106,19 +111,10 @@ pub fn check(batch: &Batch, existing: &Snapshot) -> Result<(), String> {
         let Some(source) = kind_of(&r.source) else {
             return Err(format!("{what}: no such NHI `{}` in the tenant", r.source));
         };
-        let fits = match r.kind {
-            RelationKind::ToolGrant => {
-                source != NhiKind::Tool && kind_of(&r.target) == Some(NhiKind::Tool)
-            }
-            RelationKind::Calling => {
-                source != NhiKind::Tool && kind_of(&r.target) == Some(NhiKind::Agent)
-            }
-            RelationKind::Delegation => {
-                source == NhiKind::Agent && kind_of(&r.target) == Some(NhiKind::Agent)
-            }
-            RelationKind::User => r.level.is_some() && !r.target.trim().is_empty(),
-        };
-        if !fits {
+        let target = (r.kind != RelationKind::User)
+            .then(|| kind_of(&r.target))
+            .flatten();
+        if !r.fits(Some(source), target) {
             return Err(format!(
                 "{what}: not a valid {} relation (wrong kinds, an unknown target, or a user \
                  permission without a level)",

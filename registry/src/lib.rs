@@ -20,7 +20,7 @@ pub mod testutil;
 pub mod tokens;
 
 pub use error::StoreError;
-pub use follow::follow;
+pub use follow::{RegistryView, ViewStatus, follow};
 pub use lifecycle::check_transition;
 pub use model::{
     Agent, AgentFields, AuditRecord, Common, LastUse, Nhi, NhiKind, PermissionLevel,
@@ -29,8 +29,8 @@ pub use model::{
 };
 
 pub use redis_store::RedisStore;
-pub use snapshot::Snapshot;
+pub use snapshot::{DirectoryBuild, Skipped, Snapshot};
 pub use sqlite::SqliteStore;
 pub use store::{DynStore, Store};
 
-pub use portcullis_policy::{Lifecycle, RiskLevel};
+pub use portcullis_policy::{Lifecycle, RiskLevel, check_tenant_id, user_entity_id};

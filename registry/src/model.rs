@@ -281,6 +281,22 @@ impl Relation {
             level: None,
         }
     }
+
+    /// Whether the relation joins what the admin API lets it join: `source` and `target` are
+    /// the kinds of the records its ids name in its tenant (`None`: no such record). A tool
+    /// grant goes from an agent or service account to a tool, a calling edge to an agent, a
+    /// delegation edge from an agent to an agent; a user permission has a level and a user.
+    pub fn fits(&self, source: Option<NhiKind>, target: Option<NhiKind>) -> bool {
+        let Some(source) = source else {
+            return false;
+        };
+        match self.kind {
+            RelationKind::ToolGrant => source != NhiKind::Tool && target == Some(NhiKind::Tool),
+            RelationKind::Calling => source != NhiKind::Tool && target == Some(NhiKind::Agent),
+            RelationKind::Delegation => source == NhiKind::Agent && target == Some(NhiKind::Agent),
+            RelationKind::User => self.level.is_some() && !self.target.trim().is_empty(),
+        }
+    }
 }
 
 /// Checks that `schema` is a JSON Schema the gateway can compile. Remote `$ref`s are never

@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use portcullis_admin_api::{AppState, Metrics};
+use portcullis_admin_api::{AppState, Metrics, Readiness};
 use portcullis_gateway::Gateway;
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
 use portcullis_registry::tokens::{TokenKey, load_or_create_secret};
-use portcullis_registry::{DynStore, RedisStore, SqliteStore};
+use portcullis_registry::{DynStore, RedisStore, RegistryView, SqliteStore};
 
 use crate::config::{Backend, Config};
 
@@ -60,14 +61,22 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
         )
         .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
     );
+    // The follower keeps the engine and the gateway on the newest registry revision. If the
+    // first snapshot does not install, the start goes on: every call is refused (no principal
+    // is known), `/readyz` says why, and the follower keeps retrying.
+    let view = Arc::new(RegistryView::new());
+    let max_staleness = Duration::from_millis(config.store.max_staleness_ms);
     let (feed_engine, feed_gateway) = (engine.clone(), gateway.clone());
-    let _follower = portcullis_registry::follow(store.clone(), move |snapshot| {
-        let directory = snapshot.to_directory().map_err(|e| e.to_string())?;
-        feed_engine.set_directory(Arc::new(directory));
-        feed_gateway.install(snapshot);
-        Ok(())
-    })
-    .await?;
+    let _follower =
+        portcullis_registry::follow(store.clone(), view.clone(), move |snapshot, directory| {
+            feed_engine.set_directory(Arc::new(directory));
+            feed_gateway.install(snapshot);
+            Ok(())
+        })
+        .await;
+    if let Err(reason) = view.check(max_staleness) {
+        tracing::error!("starting without a registry view, every call is refused: {reason}");
+    }
     let data_plane = gateway
         .start()
         .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
@@ -75,11 +84,16 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     let demo_tokens = tokens.clone();
 
     let metrics = Metrics::new(registry)?;
+    metrics.watch_registry_view(view.clone())?;
     let app = portcullis_admin_api::router(
         AppState {
             store,
             tokens,
             metrics,
+            readiness: Some(Readiness {
+                view,
+                max_staleness,
+            }),
         },
         &config.admin,
     );

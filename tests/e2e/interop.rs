@@ -61,7 +61,7 @@ const INSTALL: &str = "run the interop install step first (./.ci/run does it): \
     tests/interop/.venv/bin/pip install -r tests/interop/requirements.txt`";
 
 /// A process this test started: killed and reaped when dropped, its log shown on a failure.
-struct Proc {
+pub(crate) struct Proc {
     name: String,
     child: Child,
     log: PathBuf,
@@ -70,7 +70,7 @@ struct Proc {
 }
 
 impl Proc {
-    fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Self {
+    pub(crate) fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Self {
         let out = File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = cmd
@@ -87,11 +87,11 @@ impl Proc {
         }
     }
 
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().expect("try_wait")
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -114,7 +114,7 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -123,7 +123,7 @@ fn free_port() -> u16 {
 }
 
 /// Waits until `port` accepts connections; false if the process exits first or time runs out.
-async fn wait_listening(proc: &mut Proc, port: u16, within: Duration) -> bool {
+pub(crate) async fn wait_listening(proc: &mut Proc, port: u16, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if proc.exited().is_some() {
@@ -227,7 +227,7 @@ impl Admin {
 }
 
 /// A plain JSON-RPC POST to the gateway; the answer's status, session id and JSON body.
-async fn rpc(
+pub(crate) async fn rpc(
     http: &reqwest::Client,
     url: &str,
     token: &str,

@@ -11,3 +11,4 @@ mod cli;
 mod demo;
 mod durability;
 mod interop;
+mod tenants;

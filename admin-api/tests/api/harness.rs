@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use portcullis_admin_api::{AdminConfig, AppState, Metrics};
+use portcullis_admin_api::{AdminConfig, AppState, Metrics, Readiness};
 use portcullis_registry::DynStore;
 use portcullis_registry::tokens::TokenKey;
 use reqwest::{Method, StatusCode};
@@ -20,11 +20,23 @@ pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 impl Api {
     pub(crate) async fn start(store: DynStore) -> Self {
+        Self::start_with(store, None).await
+    }
+
+    /// Started with a registry view for `/readyz` (and its metrics).
+    pub(crate) async fn start_with(store: DynStore, readiness: Option<Readiness>) -> Self {
         let key = TokenKey::new(vec![42; 32], "portcullis", "portcullis");
+        let metrics = Metrics::new(prometheus::Registry::new()).expect("metrics");
+        if let Some(r) = &readiness {
+            metrics
+                .watch_registry_view(r.view.clone())
+                .expect("view metrics");
+        }
         let state = AppState {
             store,
             tokens: key.clone(),
-            metrics: Metrics::new(prometheus::Registry::new()).expect("metrics"),
+            metrics,
+            readiness,
         };
         let config = AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),

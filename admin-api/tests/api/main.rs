@@ -9,5 +9,7 @@
 )]
 
 mod harness;
+mod ready;
 mod scenario;
+mod tenants;
 mod tokens;

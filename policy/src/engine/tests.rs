@@ -2,9 +2,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Engine, EngineConfig};
-use crate::entities::{Agent, Directory, Lifecycle, McpServer, Tenant, Tool};
+use crate::entities::{Agent, Directory, Lifecycle, McpServer, Tenant, Tool, User};
 use crate::load::PolicyBundle;
-use crate::request::{Action, EntityRef, Request};
+use crate::request::{Action, EntityKind, EntityRef, Request};
+use crate::tenant::user_entity_id;
 
 fn shipped() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies")
@@ -327,7 +328,6 @@ fn flat_decide(
 
 #[test]
 fn a_directory_hands_out_the_entity_of_each_record_cached_or_not() {
-    use crate::request::EntityKind;
     let dir = directory(1, Lifecycle::Active);
     let built = dir
         .node(EntityKind::Agent, "reader")
@@ -348,5 +348,150 @@ fn a_directory_hands_out_the_entity_of_each_record_cached_or_not() {
     assert!(
         dir.entity(EntityKind::Tool, "reader").is_none(),
         "kinds are apart"
+    );
+}
+
+/// Two tenants each have a user `alice` (and a `bob` in acme); each tenant's agent is owned
+/// by its `alice`. Only acme's alice is an operator.
+fn two_tenant_directory() -> Arc<Directory> {
+    let mut b = Directory::builder(1);
+    b.server(&McpServer {
+        id: "files".into(),
+        name: "files".into(),
+    })
+    .expect("server");
+    for (tenant, tool, agent) in [
+        ("acme", "read_file", "reader"),
+        ("globex", "lookup", "gbot"),
+    ] {
+        b.tenant(&Tenant { id: tenant.into() }).expect("tenant");
+        b.tool(&Tool {
+            id: tool.into(),
+            tenant: tenant.into(),
+            server: "files".into(),
+            name: tool.into(),
+            lifecycle: Lifecycle::Active,
+            category: String::new(),
+            risk_level: Default::default(),
+            risk_score: None,
+            requires_approval: false,
+            annotations: Default::default(),
+        })
+        .expect("tool");
+        b.agent(&Agent {
+            id: agent.into(),
+            tenant: tenant.into(),
+            name: agent.into(),
+            owner: Some("alice".into()),
+            lifecycle: Lifecycle::Active,
+            risk_level: Default::default(),
+            risk_score: None,
+            agent_type: String::new(),
+            requires_human_approval: false,
+            max_delegation_depth: 0,
+            tools: vec![],
+            can_call: vec![],
+            can_delegate_to: vec![],
+        })
+        .expect("agent");
+    }
+    for (tenant, user, roles) in [
+        ("acme", "alice", vec!["operator".to_owned()]),
+        ("acme", "bob", vec!["operator".to_owned()]),
+        ("globex", "alice", vec![]),
+    ] {
+        b.user(&User {
+            id: user.into(),
+            tenant: tenant.into(),
+            roles,
+        })
+        .expect("a user id of one tenant may exist in another");
+    }
+    Arc::new(b.build())
+}
+
+#[test]
+fn equal_user_ids_of_two_tenants_are_two_users() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_policies(tmp.path());
+    std::fs::write(
+        tmp.path().join("grants/owner-operator.cedar"),
+        "@id(\"owner-operator\")\n\
+         permit (principal, action == Portcullis::Action::\"call_tool\", resource)\n\
+         when { context has on_behalf_of && principal has owner &&\n\
+                principal.owner == context.on_behalf_of &&\n\
+                context.on_behalf_of in context.tenant &&\n\
+                context.on_behalf_of.roles.contains(\"operator\") };\n",
+    )
+    .expect("write");
+    let engine = Engine::from_dir(tmp.path(), EngineConfig::default()).expect("policies load");
+    let dir = two_tenant_directory();
+    for tenant in ["acme", "globex"] {
+        let user = EntityRef::new(EntityKind::User, user_entity_id(tenant, "alice"));
+        assert!(dir.contains(&user), "{user}");
+    }
+    engine.set_directory(dir);
+    let on_behalf = |tenant: &str, agent: &str, tool: &str, user: &str| {
+        let mut r = Request::new(
+            tenant,
+            EntityRef::agent(agent),
+            Action::CallTool,
+            EntityRef::tool(tool),
+        );
+        r.on_behalf_of = Some(user.into());
+        r
+    };
+
+    // acme's alice owns acme's agent and is an operator there.
+    let acme = engine.decide(&on_behalf("acme", "reader", "read_file", "alice"));
+    assert!(acme.allow, "{acme:?}");
+    assert_eq!(acme.reasons, vec!["owner-operator".to_owned()]);
+    // globex's alice owns globex's agent but is no operator: acme's roles do not leak over.
+    let globex = engine.decide(&on_behalf("globex", "gbot", "lookup", "alice"));
+    assert!(!globex.allow, "{globex:?}");
+    assert!(
+        globex.errors.is_empty(),
+        "globex's alice is found: {globex:?}"
+    );
+    // bob is an operator in acme, but the agent's owner is acme's alice, not bob.
+    let bob = engine.decide(&on_behalf("acme", "reader", "read_file", "bob"));
+    assert!(!bob.allow && bob.errors.is_empty(), "{bob:?}");
+    // Cached answers stay apart too.
+    assert!(
+        engine
+            .decide(&on_behalf("acme", "reader", "read_file", "alice"))
+            .allow
+    );
+    assert!(
+        !engine
+            .decide(&on_behalf("globex", "gbot", "lookup", "alice"))
+            .allow
+    );
+}
+
+#[test]
+fn invalid_tenant_ids_are_refused() {
+    let mut b = Directory::builder(1);
+    let err = b
+        .user(&User {
+            id: "b".into(),
+            tenant: "a/x".into(),
+            roles: vec![],
+        })
+        .expect_err("`/` in a tenant id would make user ids ambiguous");
+    assert!(err.to_string().contains("`/`"), "{err}");
+    let err = b
+        .tenant(&Tenant { id: String::new() })
+        .expect_err("empty tenant");
+    assert!(err.to_string().contains("empty"), "{err}");
+
+    let engine = engine_over(&shipped());
+    let mut r = call("read_file");
+    r.tenant = "acme/x".into();
+    let d = engine.decide(&r);
+    assert!(!d.allow);
+    assert!(
+        d.errors.iter().any(|e| e.contains("invalid tenant")),
+        "{d:?}"
     );
 }

@@ -77,6 +77,29 @@ fn ids_must_be_new() {
 }
 
 #[test]
+fn tenant_ids_must_be_valid() {
+    for tenant in ["acme/eu", "ac\u{1b}me", ""] {
+        let batch = Batch {
+            nhis: vec![agent(tenant, "a")],
+            relations: vec![],
+        };
+        let err = check(&batch, &snapshot(vec![], vec![])).unwrap_err();
+        assert!(err.contains("`tenant_id`"), "{tenant:?}: {err}");
+    }
+    let a = agent("acme", "a");
+    let mut grant_elsewhere = grant(&a, &a);
+    grant_elsewhere.kind = RelationKind::User;
+    grant_elsewhere.level = Some(crate::model::PermissionLevel::Use);
+    grant_elsewhere.tenant_id = "acme/eu".into();
+    let batch = Batch {
+        nhis: vec![a],
+        relations: vec![grant_elsewhere],
+    };
+    let err = check(&batch, &snapshot(vec![], vec![])).unwrap_err();
+    assert!(err.contains("invalid `tenant_id`"), "{err}");
+}
+
+#[test]
 fn records_are_checked_like_the_admin_api_does() {
     let unnamed = Batch {
         nhis: vec![agent("acme", " ")],

@@ -31,6 +31,7 @@ pub(crate) async fn contract(store: DynStore) {
     delete_cascades(&store).await;
     revisions_and_feed(&store).await;
     snapshot_feeds_the_policy_engine(&store).await;
+    one_user_id_in_two_tenants(&store).await;
     concurrent_updates_never_lose_one(&store).await;
     audit_log(&store).await;
     bulk_import(&store).await;
@@ -455,6 +456,50 @@ async fn snapshot_feeds_the_policy_engine(store: &DynStore) {
             .expect("d"),
     ));
     assert!(!engine.decide(&request(&other)).allow, "no grant, no call");
+}
+
+/// Two tenants each give their own `alice` a permission: every later snapshot still
+/// converts, and each tenant's agent keeps its grant.
+async fn one_user_id_in_two_tenants(store: &DynStore) {
+    let mut agents = Vec::new();
+    for tenant in ["twin1", "twin2"] {
+        let a = store.insert_nhi(agent(tenant, "a")).await.expect("insert");
+        let t = store.insert_nhi(tool(tenant, "t")).await.expect("insert");
+        let (a, t) = (a.id().to_string(), t.id().to_string());
+        store
+            .put_relation(Relation::new(tenant, RelationKind::ToolGrant, &a, &t))
+            .await
+            .expect("grant");
+        let mut alice = Relation::new(tenant, RelationKind::User, &a, "alice");
+        alice.level = Some(PermissionLevel::Use);
+        store.put_relation(alice).await.expect("permission");
+        agents.push((tenant, a, t));
+    }
+    let snapshot = store.snapshot().await.expect("snapshot");
+    let built = snapshot.build_directory();
+    assert_eq!(built.skipped, vec![], "nothing is left out");
+    let directory = snapshot.to_directory().expect("directory");
+    for tenant in ["twin1", "twin2"] {
+        let alice = portcullis_policy::EntityRef::new(
+            portcullis_policy::EntityKind::User,
+            portcullis_registry::user_entity_id(tenant, "alice"),
+        );
+        assert!(directory.contains(&alice), "{alice}");
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    let engine = portcullis_policy::Engine::from_dir(&root, Default::default()).expect("policies");
+    engine.set_directory(std::sync::Arc::new(directory));
+    for (tenant, a, t) in agents {
+        let mut request = portcullis_policy::Request::new(
+            tenant,
+            portcullis_policy::EntityRef::agent(a),
+            portcullis_policy::Action::CallTool,
+            portcullis_policy::EntityRef::tool(t),
+        );
+        request.on_behalf_of = Some("alice".into());
+        let decision = engine.decide(&request);
+        assert!(decision.allow, "{tenant}: {decision:?}");
+    }
 }
 
 async fn concurrent_updates_never_lose_one(store: &DynStore) {
