@@ -41,9 +41,12 @@ pub enum Error {
     /// A session id that is not a live session of the caller's (404).
     #[error("unknown, expired or ended session: initialize again")]
     SessionUnknown,
-    /// The method is not served on this path (405).
-    #[error("{0}")]
-    NotAllowed(&'static str),
+    /// The HTTP method is not served here (405); `allow` lists those that are.
+    #[error("{why}")]
+    NotAllowed {
+        why: &'static str,
+        allow: &'static str,
+    },
     /// Not JSON (-32700).
     #[error("parse error: {0}")]
     Parse(String),

@@ -354,6 +354,12 @@ pub(crate) async fn stream(
 ) -> Result<Answer, Error> {
     let principal = authn::caller(state, session, log).await?;
     log.method = Some("stream".into());
+    if crate::mcp::is_stateless(session) {
+        return Err(Error::NotAllowed {
+            why: "the 2026-07-28 protocol has no server-to-client stream",
+            allow: "POST",
+        });
+    }
     let conversation = Conversation::open(state, session, &principal)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, String, Value)>(256);
     let mut opened = 0;
@@ -388,9 +394,10 @@ pub(crate) async fn stream(
     }
     drop(tx);
     if opened == 0 {
-        return Err(Error::NotAllowed(
-            "no upstream offers a server-to-client stream",
-        ));
+        return Err(Error::NotAllowed {
+            why: "no upstream offers a server-to-client stream",
+            allow: "POST, DELETE",
+        });
     }
     if !open_event_stream(session).await? {
         return Ok(Answer::Streamed);

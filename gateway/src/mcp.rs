@@ -22,6 +22,12 @@ const STATELESS: &str = "2026-07-28";
 pub(crate) const SUPPORTED_VERSIONS: [&str; 4] =
     [STATELESS, SESSION_ERA[0], SESSION_ERA[1], SESSION_ERA[2]];
 
+/// Whether the request speaks the stateless 2026-07-28 protocol (which has no GET stream
+/// and no DELETE: 405 for both).
+pub(crate) fn is_stateless(session: &Session) -> bool {
+    header(session, "mcp-protocol-version") == Some(STATELESS)
+}
+
 fn header<'a>(session: &'a Session, name: &str) -> Option<&'a str> {
     session
         .req_header()
@@ -203,6 +209,12 @@ pub(crate) async fn delete(
 ) -> Result<Answer, Error> {
     let principal = authn::caller(state, session, log).await?;
     log.method = Some("session/delete".into());
+    if is_stateless(session) {
+        return Err(Error::NotAllowed {
+            why: "the 2026-07-28 protocol has no sessions to end",
+            allow: "POST",
+        });
+    }
     let conversation = Conversation::open(state, session, &principal)?;
     let Conversation::Session { id, .. } = &conversation else {
         return Err(Error::SessionMissing);

@@ -120,7 +120,7 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
         Error::BodyUnreadable(_) => (400, "bad_request", OnMcp::Http),
         Error::SessionMissing => (400, "bad_request", OnMcp::Http),
         Error::SessionUnknown => (404, "session_not_found", OnMcp::Http),
-        Error::NotAllowed(_) => (405, "method_not_allowed", OnMcp::Http),
+        Error::NotAllowed { .. } => (405, "method_not_allowed", OnMcp::Http),
         Error::Parse(_) => (400, "bad_request", rpc(400, jsonrpc::PARSE_ERROR)),
         Error::InvalidRequest(_) => (400, "bad_request", rpc(400, jsonrpc::INVALID_REQUEST)),
         Error::Version(_) => (
@@ -182,7 +182,7 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
             };
             reply = reply.with_header("www-authenticate", value);
         }
-        Error::NotAllowed(_) => reply = reply.with_header("allow", "POST, DELETE".into()),
+        Error::NotAllowed { allow, .. } => reply = reply.with_header("allow", (*allow).into()),
         _ => {}
     }
     reply

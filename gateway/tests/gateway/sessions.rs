@@ -215,6 +215,19 @@ async fn the_stateless_era_checks_headers_against_the_body() {
             .unwrap()
             .contains(&json!("2026-07-28"))
     );
+    // No stream and no session to end in this era.
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let resp = w
+            .http
+            .request(method.clone(), &w.url)
+            .bearer_auth(&reader)
+            .header(era.0, era.1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{method}");
+        assert_eq!(resp.headers().get("allow").unwrap(), "POST");
+    }
 }
 
 /// The JSON-RPC messages of an SSE body.
