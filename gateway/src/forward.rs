@@ -42,33 +42,10 @@ pub(crate) async fn upstream_session(
     up: &Upstream,
     stale: Option<&str>,
 ) -> Result<Option<String>, UpstreamError> {
-    let no_capabilities = Value::Object(serde_json::Map::new());
     match to.conversation {
+        // Boxed: the cache's futures are large, and most calls run in a session.
         Conversation::Stateless => {
-            let key = (
-                to.principal.tenant.clone(),
-                to.principal.id.clone(),
-                up.name.clone(),
-            );
-            if let Some(stale) = stale
-                && state
-                    .principal_sessions
-                    .get(&key)
-                    .await
-                    .flatten()
-                    .as_deref()
-                    == Some(stale)
-            {
-                state.principal_sessions.invalidate(&key).await;
-            }
-            state
-                .principal_sessions
-                .try_get_with(
-                    key,
-                    up.open_session(&state.connector, &state.ids, &no_capabilities),
-                )
-                .await
-                .map_err(|e| (*e).clone())
+            Box::pin(principal_session(state, to.principal, up, stale)).await
         }
         Conversation::Session { id, state: sealed } => {
             match to.conversation.known_upstream(state, &up.name) {
@@ -87,6 +64,40 @@ pub(crate) async fn upstream_session(
             }
         }
     }
+}
+
+/// The principal's own upstream session with `up`, for calls outside an MCP session.
+async fn principal_session(
+    state: &State,
+    principal: &Principal,
+    up: &Upstream,
+    stale: Option<&str>,
+) -> Result<Option<String>, UpstreamError> {
+    let key = (
+        principal.tenant.clone(),
+        principal.id.clone(),
+        up.name.clone(),
+    );
+    if let Some(stale) = stale
+        && state
+            .principal_sessions
+            .get(&key)
+            .await
+            .flatten()
+            .as_deref()
+            == Some(stale)
+    {
+        state.principal_sessions.invalidate(&key).await;
+    }
+    let no_capabilities = Value::Object(serde_json::Map::new());
+    state
+        .principal_sessions
+        .try_get_with(
+            key,
+            up.open_session(&state.connector, &state.ids, &no_capabilities),
+        )
+        .await
+        .map_err(|e| (*e).clone())
 }
 
 /// Sends `body` to `upstream`, exactly once; returns the exchange (response header read)
@@ -193,7 +204,8 @@ pub(crate) async fn call(
                 id: &gid,
                 client_id,
             };
-            stream_answer(state, session, to, ex, call).await
+            // Boxed: streaming holds more state than the common JSON answer needs.
+            Box::pin(stream_answer(state, session, to, ex, call)).await
         } else {
             json_answer(state, ex, upstream, &gid, client_id)
                 .await
