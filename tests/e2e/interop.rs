@@ -173,10 +173,11 @@ async fn start_everything(name: &str, port: Option<u16>, logs: &Path) -> (Proc, 
     panic!("server-everything `{name}` did not start (see its logs in {logs:?})");
 }
 
-fn issue_token(config: &Path, sub: &str, admin: bool) -> String {
+/// A token from `portcullis token issue` with the server's configuration.
+pub(crate) fn issue_token(config: &Path, sub: &str, tenant: &str, admin: bool) -> String {
     let mut cmd = bin();
     cmd.args([
-        "token", "issue", "--tenant", "acme", "--sub", sub, "--config",
+        "token", "issue", "--tenant", tenant, "--sub", sub, "--config",
     ])
     .arg(config);
     if admin {
@@ -367,7 +368,7 @@ impl World {
         let admin = Admin {
             http: http.clone(),
             base: admin_base,
-            token: issue_token(&config, "root", true),
+            token: issue_token(&config, "root", "acme", true),
         };
         let agent = admin
             .create(
@@ -416,7 +417,7 @@ impl World {
         }
 
         let mcp_url = format!("http://127.0.0.1:{gateway_port}/mcp");
-        let agent_token = issue_token(&config, &agent, false);
+        let agent_token = issue_token(&config, &agent, "acme", false);
         let expected: Vec<String> = [
             "everything_echo",
             "everything_trigger-elicitation-request",

@@ -8,31 +8,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::cli::{bin, shipped};
-use crate::interop::{Proc, free_port, rpc, wait_listening};
+use crate::interop::{Proc, free_port, issue_token, rpc, wait_listening};
 
 /// How soon a suspension made through the admin API must stop the agent's calls.
 const SUSPENSION_BOUND: Duration = Duration::from_secs(1);
-
-fn token(config: &Path, sub: &str, tenant: &str, admin: bool) -> String {
-    let mut cmd = bin();
-    cmd.args([
-        "token", "issue", "--sub", sub, "--tenant", tenant, "--config",
-    ])
-    .arg(config);
-    if admin {
-        cmd.args(["--role", "admin"]);
-    }
-    let out = cmd.output().expect("portcullis token issue");
-    assert!(
-        out.status.success(),
-        "token issue: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_owned()
-}
 
 /// An admin API client acting as one tenant's administrator.
 struct Admin<'a> {
@@ -93,7 +72,7 @@ async fn tenant(
     let admin = Admin {
         http,
         base: admin_base,
-        token: token(config, "root", tenant, true),
+        token: issue_token(config, "root", tenant, true),
     };
     let agent = admin
         .post("/nhi/agents", json!({"name": format!("{tenant}-agent")}))
@@ -127,7 +106,7 @@ async fn tenant(
         )
         .await;
 
-    let token = token(config, &agent, tenant, false);
+    let token = issue_token(config, &agent, tenant, false);
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "tenants-e2e", "version": "1"}}});
@@ -222,7 +201,7 @@ async fn two_tenants_with_one_user_id(backend: &str) {
     let acme_admin = Admin {
         http: &http,
         base: &admin_base,
-        token: token(&config, "root", "acme", true),
+        token: issue_token(&config, "root", "acme", true),
     };
     acme_admin
         .post(
