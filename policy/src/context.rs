@@ -171,6 +171,7 @@ pub(crate) struct CallFacts {
     pub(crate) chain: Vec<EntityUid>,
     pub(crate) approved: bool,
     pub(crate) on_behalf_of: Option<EntityUid>,
+    pub(crate) target: crate::request::Target,
 }
 
 impl CallFacts {
@@ -204,6 +205,17 @@ impl CallFacts {
             RestrictedExpression::new_bool(approved || self.approved),
         )])
         .map_err(|e| e.to_string())?;
+        let target = RestrictedExpression::new_record([
+            (
+                "name".to_owned(),
+                RestrictedExpression::new_string(self.target.name.clone()),
+            ),
+            (
+                "uri".to_owned(),
+                RestrictedExpression::new_string(self.target.uri.clone()),
+            ),
+        ])
+        .map_err(|e| e.to_string())?;
         let mut pairs = vec![
             (
                 "tenant".to_owned(),
@@ -216,6 +228,7 @@ impl CallFacts {
             ("arguments".to_owned(), self.arguments.clone()),
             ("delegation".to_owned(), delegation),
             ("approval".to_owned(), approval),
+            ("target".to_owned(), target),
         ];
         if let Some(user) = &self.on_behalf_of {
             pairs.push((

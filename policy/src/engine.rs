@@ -267,6 +267,8 @@ fn request_key(bundle: &PolicyBundle, r: &Request) -> Box<[u8]> {
         }
         None => out.push(0),
     }
+    push_str(&mut out, &r.target.name);
+    push_str(&mut out, &r.target.uri);
     bundle.arguments.key_bytes(&r.arguments, &mut out);
     out.into_boxed_slice()
 }
@@ -322,6 +324,7 @@ fn evaluate(
             .on_behalf_of
             .as_deref()
             .map(|u| EntityKind::User.uid(&user_entity_id(&r.tenant, u))),
+        target: r.target.clone(),
     };
 
     // Every delegation hop, then the action for every actor: the intersection.

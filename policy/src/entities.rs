@@ -203,8 +203,9 @@ pub(crate) enum Node {
     User(User),
     Server(McpServer),
     Tool(Tool),
-    Agent(Agent),
-    ServiceAccount(ServiceAccount),
+    /// An agent and the servers of its callable tool grants (derived when built).
+    Agent(Agent, Vec<String>),
+    ServiceAccount(ServiceAccount, Vec<String>),
 }
 
 impl Node {
@@ -236,10 +237,12 @@ impl Node {
                 vec![("name", RestrictedExpression::new_string(s.name.clone()))],
             ),
             Self::Tool(t) => (EntityKind::Tool, &t.id, tool_attrs(t)?),
-            Self::Agent(a) => (EntityKind::Agent, &a.id, agent_attrs(a)),
-            Self::ServiceAccount(s) => {
-                (EntityKind::ServiceAccount, &s.id, service_account_attrs(s))
-            }
+            Self::Agent(a, servers) => (EntityKind::Agent, &a.id, agent_attrs(a, servers)),
+            Self::ServiceAccount(s, servers) => (
+                EntityKind::ServiceAccount,
+                &s.id,
+                service_account_attrs(s, servers),
+            ),
         };
         let attrs = attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         Entity::new(kind.uid(id), attrs, parents.into_iter().collect()).map_err(|e| {
@@ -259,8 +262,8 @@ impl Node {
                 EntityKind::McpServer.uid(&t.server),
                 EntityKind::Tenant.uid(&t.tenant),
             ],
-            Self::Agent(a) => vec![EntityKind::Tenant.uid(&a.tenant)],
-            Self::ServiceAccount(s) => vec![EntityKind::Tenant.uid(&s.tenant)],
+            Self::Agent(a, _) => vec![EntityKind::Tenant.uid(&a.tenant)],
+            Self::ServiceAccount(s, _) => vec![EntityKind::Tenant.uid(&s.tenant)],
         }
     }
 }
@@ -369,7 +372,7 @@ impl DirectoryBuilder {
 
     pub fn agent(&mut self, a: &Agent) -> Result<&mut Self, EntityError> {
         tenant_ok(EntityKind::Agent, &a.id, &a.tenant)?;
-        self.insert(EntityKind::Agent, &a.id, Node::Agent(a.clone()))
+        self.insert(EntityKind::Agent, &a.id, Node::Agent(a.clone(), Vec::new()))
     }
 
     pub fn service_account(&mut self, s: &ServiceAccount) -> Result<&mut Self, EntityError> {
@@ -377,11 +380,57 @@ impl DirectoryBuilder {
         self.insert(
             EntityKind::ServiceAccount,
             &s.id,
-            Node::ServiceAccount(s.clone()),
+            Node::ServiceAccount(s.clone(), Vec::new()),
         )
     }
 
-    pub fn build(self) -> Directory {
+    /// The directory, with each principal's `servers`: the MCP servers of the tools it
+    /// holds a grant on that are of its own tenant and callable (active or deprecated).
+    pub fn build(mut self) -> Directory {
+        let server_of: HashMap<String, (String, String)> = self
+            .directory
+            .nodes
+            .get(&EntityKind::Tool)
+            .into_iter()
+            .flat_map(HashMap::iter)
+            .filter_map(|(id, node)| match node.as_ref() {
+                Node::Tool(t)
+                    if matches!(t.lifecycle, Lifecycle::Active | Lifecycle::Deprecated) =>
+                {
+                    Some((id.to_string(), (t.tenant.clone(), t.server.clone())))
+                }
+                _ => None,
+            })
+            .collect();
+        let servers = |tenant: &str, tools: &[String]| {
+            let mut servers: Vec<String> = tools
+                .iter()
+                .filter_map(|t| server_of.get(t))
+                .filter(|(t, _)| t == tenant)
+                .map(|(_, s)| s.clone())
+                .collect();
+            servers.sort_unstable();
+            servers.dedup();
+            servers
+        };
+        for kind in [EntityKind::Agent, EntityKind::ServiceAccount] {
+            for node in self
+                .directory
+                .nodes
+                .get_mut(&kind)
+                .into_iter()
+                .flat_map(HashMap::values_mut)
+            {
+                // Nodes are not shared yet while the directory is being built.
+                if let Some(node) = Arc::get_mut(node) {
+                    match node {
+                        Node::Agent(a, s) => *s = servers(&a.tenant, &a.tools),
+                        Node::ServiceAccount(a, s) => *s = servers(&a.tenant, &a.tools),
+                        _ => {}
+                    }
+                }
+            }
+        }
         self.directory
     }
 
@@ -445,7 +494,7 @@ fn tool_attrs(t: &Tool) -> Result<Vec<(&'static str, RestrictedExpression)>, Ent
     ])
 }
 
-fn agent_attrs(a: &Agent) -> Vec<(&'static str, RestrictedExpression)> {
+fn agent_attrs(a: &Agent, servers: &[String]) -> Vec<(&'static str, RestrictedExpression)> {
     let mut attrs = vec![
         ("name", RestrictedExpression::new_string(a.name.clone())),
         ("lifecycle", lifecycle(a.lifecycle)),
@@ -464,6 +513,7 @@ fn agent_attrs(a: &Agent) -> Vec<(&'static str, RestrictedExpression)> {
             RestrictedExpression::new_long(i64::from(a.max_delegation_depth)),
         ),
         ("tools", uid_set(EntityKind::Tool, &a.tools)),
+        ("servers", uid_set(EntityKind::McpServer, servers)),
         ("can_call", uid_set(EntityKind::Agent, &a.can_call)),
         (
             "can_delegate_to",
@@ -476,13 +526,17 @@ fn agent_attrs(a: &Agent) -> Vec<(&'static str, RestrictedExpression)> {
     attrs
 }
 
-fn service_account_attrs(s: &ServiceAccount) -> Vec<(&'static str, RestrictedExpression)> {
+fn service_account_attrs(
+    s: &ServiceAccount,
+    servers: &[String],
+) -> Vec<(&'static str, RestrictedExpression)> {
     let mut attrs = vec![
         ("name", RestrictedExpression::new_string(s.name.clone())),
         ("lifecycle", lifecycle(s.lifecycle)),
         ("risk_level", risk_level(s.risk_level)),
         ("risk_score", risk_score(s.risk_score, s.risk_level)),
         ("tools", uid_set(EntityKind::Tool, &s.tools)),
+        ("servers", uid_set(EntityKind::McpServer, servers)),
         ("can_call", uid_set(EntityKind::Agent, &s.can_call)),
     ];
     if let Some(owner) = &s.owner {

@@ -40,6 +40,6 @@ pub use entities::{
 };
 pub use error::{LoadError, Problem};
 pub use load::{PolicyBundle, PolicyInfo};
-pub use request::{Action, Approval, EntityKind, EntityRef, NAMESPACE, Request};
+pub use request::{Action, Approval, EntityKind, EntityRef, NAMESPACE, Request, Target};
 pub use tenant::{MAX_TENANT_ID, check_tenant_id, user_entity_id};
 pub use watch::{PolicyWatcher, ReloadStatus};

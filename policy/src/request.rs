@@ -162,6 +162,12 @@ impl<'de> Deserialize<'de> for EntityRef {
 pub enum Action {
     CallTool,
     ListTools,
+    /// Read (or subscribe to) a resource of an MCP server; the URI is `target.uri`.
+    ReadResource,
+    /// Get a prompt of an MCP server; its name is `target.name`.
+    GetPrompt,
+    /// Ask an MCP server for completions of a prompt's or a resource template's argument.
+    Complete,
     SendTask,
     Delegate,
 }
@@ -171,6 +177,9 @@ impl Action {
         match self {
             Self::CallTool => "call_tool",
             Self::ListTools => "list_tools",
+            Self::ReadResource => "read_resource",
+            Self::GetPrompt => "get_prompt",
+            Self::Complete => "complete",
             Self::SendTask => "send_task",
             Self::Delegate => "delegate",
         }
@@ -188,6 +197,15 @@ pub struct Approval {
     /// A human approved exactly this call.
     #[serde(default)]
     pub approved: bool,
+}
+
+/// What on the resource a request is about, besides the resource entity itself: the URI of
+/// a resource, the name of a prompt (as its server knows them). Empty when not applicable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Target {
+    pub name: String,
+    pub uri: String,
 }
 
 /// One decision request.
@@ -215,6 +233,9 @@ pub struct Request {
     /// The human the call is made for, when the token says so.
     #[serde(default)]
     pub on_behalf_of: Option<String>,
+    /// The resource URI or prompt name the request is about (`context.target`).
+    #[serde(default)]
+    pub target: Target,
 }
 
 fn yes() -> bool {
@@ -239,6 +260,7 @@ impl Request {
             arguments: serde_json::Map::new(),
             approval: Approval::default(),
             on_behalf_of: None,
+            target: Target::default(),
         }
     }
 }

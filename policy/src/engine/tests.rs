@@ -303,6 +303,7 @@ fn flat_decide(
         chain: vec![],
         approved: false,
         on_behalf_of: None,
+        target: r.target.clone(),
     };
     let request = cedar_policy::Request::new(
         r.principal.uid(),
