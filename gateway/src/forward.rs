@@ -13,8 +13,8 @@ use futures_util::StreamExt as _;
 use pingora::http::ResponseHeader;
 use pingora::proxy::Session;
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::authn::{self, Principal};
 use crate::error::Error;
@@ -23,7 +23,6 @@ use crate::relay::{self, Relayed};
 use crate::respond::{Answer, Reply};
 use crate::session::Conversation;
 use crate::state::{CallLog, InFlight, State, id_key};
-use crate::tools::Planned;
 use crate::upstream::{Exchange, Upstream, UpstreamError};
 
 /// Who a forwarded request is for: its principal and how it relates to a session.
@@ -162,7 +161,16 @@ pub(crate) async fn exchange(
     exchange.map_err(|e| Error::upstream(upstream, e))
 }
 
-/// Sends an allowed call under a gateway id and answers the client under its own id: a
+/// A decided request, ready to send: where, which method, and the params the gateway
+/// serialized from what it decided on.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) upstream: String,
+    pub(crate) method: &'static str,
+    pub(crate) params: Map<String, Value>,
+}
+
+/// Sends a decided request under a gateway id and answers the client under its own id: a
 /// JSON answer whole, an event stream event by event as it comes.
 pub(crate) async fn call(
     state: &State,
@@ -173,11 +181,10 @@ pub(crate) async fn call(
     client_id: &Value,
 ) -> Result<Answer, Error> {
     let gid = state.ids.next();
-    let body = Bytes::from(jsonrpc::upstream_call(
+    let body = Bytes::from(jsonrpc::request_body(
         &gid,
-        &planned.upstream_name,
-        &planned.arguments,
-        planned.meta.as_ref(),
+        planned.method,
+        Some(&planned.params),
     ));
     let upstream = planned.upstream.as_str();
     // While it runs, the client may cancel it by its own id.

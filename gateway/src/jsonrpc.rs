@@ -239,30 +239,20 @@ pub(crate) fn tool_call(params: Option<Map<String, Value>>) -> Result<ToolCall, 
     })
 }
 
-/// The tools/call sent upstream: `id` is the gateway's, `name` the upstream's own name for
-/// the tool, and only the arguments and `_meta` the gateway decided on.
-pub(crate) fn upstream_call(
-    id: &Value,
+/// The params of the tools/call sent upstream: the upstream's own name for the tool, the
+/// arguments the gateway decided on, and `_meta` — nothing else of the client's params.
+pub(crate) fn tool_params(
     name: &str,
-    arguments: &Map<String, Value>,
-    meta: Option<&Map<String, Value>>,
-) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Params<'a> {
-        name: &'a str,
-        arguments: &'a Map<String, Value>,
-        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
-        meta: Option<&'a Map<String, Value>>,
+    arguments: Map<String, Value>,
+    meta: Option<Map<String, Value>>,
+) -> Map<String, Value> {
+    let mut params = Map::new();
+    params.insert("name".into(), Value::String(name.to_owned()));
+    params.insert("arguments".into(), Value::Object(arguments));
+    if let Some(meta) = meta {
+        params.insert("_meta".into(), Value::Object(meta));
     }
-    request_body(
-        id,
-        "tools/call",
-        Some(&Params {
-            name,
-            arguments,
-            meta,
-        }),
-    )
+    params
 }
 
 /// A request the gateway sends.

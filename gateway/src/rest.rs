@@ -43,13 +43,11 @@ pub(crate) async fn call(
         principal: &principal,
         conversation: &Conversation::Stateless,
     };
+    let mut params = planned.params;
+    // The REST face has no `_meta` to pass on.
+    params.remove("_meta");
     let gid = state.ids.next();
-    let request = Bytes::from(jsonrpc::upstream_call(
-        &gid,
-        &planned.upstream_name,
-        &planned.arguments,
-        None,
-    ));
+    let request = Bytes::from(jsonrpc::request_body(&gid, planned.method, Some(&params)));
     let upstream = planned.upstream.as_str();
     let (ex, _) = forward::exchange(state, log, to, upstream, request).await?;
     let result = ex

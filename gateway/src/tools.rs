@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::decide::{self, Verdict};
 use crate::error::Error;
-use crate::forward::Target;
+use crate::forward::{Planned, Target};
 use crate::jsonrpc;
 use crate::lookup::ToolEntry;
 use crate::respond::{Answer, Reply};
@@ -116,16 +116,6 @@ pub(crate) async fn listed_tools(state: &State, principal: &crate::authn::Princi
     listed
 }
 
-/// An allowed call, ready to send.
-#[derive(Debug)]
-pub(crate) struct Planned {
-    pub(crate) upstream: String,
-    /// The name the upstream knows the tool by.
-    pub(crate) upstream_name: String,
-    pub(crate) arguments: Map<String, Value>,
-    pub(crate) meta: Option<Map<String, Value>>,
-}
-
 /// Steps 4 to 6 of a tools/call: look up, validate, decide. A denied tool is refused
 /// exactly like an unknown one; invalid arguments are reported only to a caller who may
 /// call the tool at all.
@@ -192,9 +182,12 @@ pub(crate) fn plan(
     log.upstream = Some(tool.upstream.clone());
     Ok(Planned {
         upstream: tool.upstream.clone(),
-        upstream_name: tool.upstream_name.clone(),
-        arguments: std::mem::take(&mut request.arguments),
-        meta: call.meta,
+        method: "tools/call",
+        params: jsonrpc::tool_params(
+            &tool.upstream_name,
+            std::mem::take(&mut request.arguments),
+            call.meta,
+        ),
     })
 }
 

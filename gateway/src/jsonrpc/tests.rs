@@ -191,20 +191,17 @@ fn the_upstream_call_carries_only_what_was_decided() {
         "Extra": "dropped",
     }))))
     .unwrap();
-    let sent: Value = serde_json::from_slice(&upstream_call(
-        &json!("g-1"),
-        "read",
-        &call.arguments,
-        call.meta.as_ref(),
-    ))
-    .unwrap();
+    let params = tool_params("read", call.arguments, call.meta);
+    let sent: Value =
+        serde_json::from_slice(&request_body(&json!("g-1"), "tools/call", Some(&params))).unwrap();
     assert_eq!(
         sent,
         json!({"jsonrpc": "2.0", "id": "g-1", "method": "tools/call",
                "params": {"name": "read", "arguments": {"path": "/a"}, "_meta": {"progressToken": 7}}})
     );
+    let params = tool_params("read", Map::new(), None);
     let bare: Value =
-        serde_json::from_slice(&upstream_call(&json!(1), "read", &Map::new(), None)).unwrap();
+        serde_json::from_slice(&request_body(&json!(1), "tools/call", Some(&params))).unwrap();
     assert_eq!(bare["params"], json!({"name": "read", "arguments": {}}));
 }
 
