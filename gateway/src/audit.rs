@@ -48,6 +48,9 @@ pub struct AuditEvent {
     pub chain: Vec<String>,
     pub method: Option<String>,
     pub tool: Option<String>,
+    /// The resource URI or the prompt a request is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// SHA-256 (hex) of the canonical JSON of the arguments.
     pub arguments_sha256: Option<String>,
     pub decision: Option<String>,

@@ -219,6 +219,15 @@ impl GatewayConfig {
     pub fn upstream(&self, name: &str) -> Option<&UpstreamConfig> {
         self.upstreams.iter().find(|u| u.name == name)
     }
+
+    /// The upstream a client-facing name (`<prefix><name>`) belongs to, and the name there.
+    /// Prefixes never overlap (`check`), so at most one upstream matches.
+    pub(crate) fn route_name<'a>(&self, exposed: &'a str) -> Option<(&UpstreamConfig, &'a str)> {
+        self.upstreams.iter().find_map(|u| {
+            let name = exposed.strip_prefix(u.prefix().as_str())?;
+            (!name.is_empty()).then_some((u, name))
+        })
+    }
 }
 
 #[cfg(test)]

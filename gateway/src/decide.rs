@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use portcullis_policy::{Action, Decision, Engine, EntityRef, Request};
+use portcullis_policy::{Action, Decision, Engine, EntityRef, Request, Target};
 use portcullis_registry::NhiKind;
 use serde_json::{Map, Value};
 
@@ -27,19 +27,34 @@ pub(crate) fn call_request(
     arguments: Map<String, Value>,
     input_valid: bool,
 ) -> Request {
+    let mut r = request(p, Action::CallTool, EntityRef::tool(tool.id.clone()));
+    r.input_valid = input_valid;
+    r.arguments = arguments;
+    r
+}
+
+/// The policy request for `principal` acting on a resource, prompt or completion of the
+/// MCP server `upstream`; `target` names the URI or the prompt as the server knows it.
+pub(crate) fn server_request(
+    p: &Principal,
+    action: Action,
+    upstream: &str,
+    target: Target,
+    arguments: Map<String, Value>,
+) -> Request {
+    let mut r = request(p, action, EntityRef::mcp_server(upstream));
+    r.target = target;
+    r.arguments = arguments;
+    r
+}
+
+fn request(p: &Principal, action: Action, resource: EntityRef) -> Request {
     let principal = match p.kind {
         NhiKind::ServiceAccount => EntityRef::service_account(p.id.clone()),
         NhiKind::Agent | NhiKind::Tool => EntityRef::agent(p.id.clone()),
     };
-    let mut r = Request::new(
-        p.tenant.clone(),
-        principal,
-        Action::CallTool,
-        EntityRef::tool(tool.id.clone()),
-    );
+    let mut r = Request::new(p.tenant.clone(), principal, action, resource);
     r.chain = p.chain.clone();
-    r.input_valid = input_valid;
-    r.arguments = arguments;
     r.on_behalf_of = p.on_behalf_of.clone();
     r
 }

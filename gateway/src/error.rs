@@ -73,10 +73,22 @@ pub enum Error {
     /// (`isError: true` on MCP, 422 on REST).
     #[error("{0}")]
     InvalidArguments(String),
+    /// A prompt that does not exist for the caller — unknown or denied (-32602).
+    #[error("unknown prompt: `{0}`")]
+    UnknownPrompt(String),
+    /// A resource that does not exist for the caller — unknown or denied (-32002, MCP's
+    /// "resource not found").
+    #[error("resource not found: `{0}`")]
+    UnknownResource(String),
+    /// The gateway's configuration cannot serve the request (two upstreams offer the same
+    /// resource URI, say); the message names the configuration error.
+    #[error("{0}")]
+    Misconfigured(String),
     /// The call needs a human approval first (-32010 on MCP, 403 on REST).
-    #[error("tool `{tool}` needs a human approval for this call")]
+    #[error("`{target}` needs a human approval for this call")]
     ApprovalRequired {
-        tool: String,
+        /// The tool, prompt or resource, as the client named it.
+        target: String,
         obligations: Vec<String>,
         policies: Vec<String>,
     },

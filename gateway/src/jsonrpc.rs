@@ -17,6 +17,8 @@ pub(crate) const INVALID_REQUEST: i64 = -32600;
 pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 pub(crate) const INVALID_PARAMS: i64 = -32602;
 pub(crate) const INTERNAL_ERROR: i64 = -32603;
+/// MCP: a resource that does not exist.
+pub(crate) const RESOURCE_NOT_FOUND: i64 = -32002;
 /// MCP 2026-07-28: a header does not match the body.
 pub(crate) const HEADER_MISMATCH: i64 = -32020;
 /// MCP 2026-07-28: unsupported protocol version (`data.supported` lists ours).
@@ -30,8 +32,10 @@ pub(crate) const UPSTREAM_ERROR: i64 = -32011;
 pub(crate) const MAX_METHOD: usize = 128;
 /// Longest string request id accepted, in bytes.
 pub(crate) const MAX_ID: usize = 128;
-/// Longest tool name accepted, in bytes.
+/// Longest tool or prompt name accepted, in bytes.
 pub(crate) const MAX_NAME: usize = 256;
+/// Longest resource URI (or URI template) accepted, in bytes.
+pub(crate) const MAX_URI: usize = 4096;
 
 /// One JSON-RPC message from a client.
 #[derive(Debug, Clone, PartialEq)]

@@ -13,17 +13,22 @@
 mod accept;
 mod audit;
 mod authn;
+mod completion;
 mod config;
 mod decide;
+mod discovery;
 mod error;
+mod federate;
 mod forward;
 mod jsonrpc;
 mod jwks;
 mod lookup;
 mod mcp;
 mod metrics;
+mod prompts;
 mod proxy;
 mod relay;
+mod resources;
 mod respond;
 mod rest;
 mod sample;
@@ -167,8 +172,8 @@ impl Gateway {
                     audit::StoreSink::spawn(s, audit_drops, uses)
                 }),
                 metrics,
-                upstream_tools: moka::sync::Cache::builder()
-                    .time_to_live(std::time::Duration::from_secs(30))
+                offered: moka::sync::Cache::builder()
+                    .time_to_live(discovery::KEEP)
                     .build(),
                 ended: moka::sync::Cache::builder()
                     .max_capacity(1_000_000)
@@ -183,6 +188,10 @@ impl Gateway {
                     .time_to_live(std::time::Duration::from_secs(3600))
                     .build(),
                 principal_sessions,
+                routes: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(std::time::Duration::from_secs(3600))
+                    .build(),
                 overrides: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(24 * 3600))

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::accept;
 use crate::authn::{self, Principal};
+use crate::discovery::Family;
 use crate::error::Error;
 use crate::forward::Target;
 use crate::jsonrpc::{self, Message};
@@ -110,15 +111,106 @@ async fn request(
         principal,
         conversation: &conversation,
     };
-    match method {
-        "ping" => Ok(Reply::rpc_result(id, &json!({})).into()),
-        "server/discover" => Ok(Reply::rpc_result(id, &discover(STATELESS)).into()),
-        "tools/list" => Ok(crate::tools::list(state, principal, id, &conversation)
-            .await
-            .into()),
-        "tools/call" => crate::tools::call(state, session, log, to, id, params).await,
-        other => Err(Error::MethodNotFound(other.to_owned())),
+    let planned = match method {
+        "ping" => return Ok(Reply::rpc_result(id, &json!({})).into()),
+        "server/discover" => return Ok(Reply::rpc_result(id, &discover(STATELESS)).into()),
+        "tools/list" => {
+            return Ok(crate::tools::list(state, principal, id, &conversation)
+                .await
+                .into());
+        }
+        "prompts/list" => {
+            return Ok(crate::prompts::list(state, to, id, params.as_ref())
+                .await?
+                .into());
+        }
+        "resources/list" => {
+            return Ok(
+                crate::resources::list(state, to, Family::Resources, id, params.as_ref())
+                    .await?
+                    .into(),
+            );
+        }
+        "resources/templates/list" => {
+            return Ok(
+                crate::resources::list(state, to, Family::Templates, id, params.as_ref())
+                    .await?
+                    .into(),
+            );
+        }
+        "logging/setLevel" => return set_level(state, to, id, params).await,
+        "tools/call" => crate::tools::plan(state, log, principal, params)?,
+        "prompts/get" => crate::prompts::plan_get(state, log, principal, params).await?,
+        "resources/read" => {
+            crate::resources::plan(state, log, to, "resources/read", params).await?
+        }
+        "resources/subscribe" => {
+            crate::resources::plan(state, log, to, "resources/subscribe", params).await?
+        }
+        "resources/unsubscribe" => {
+            crate::resources::plan(state, log, to, "resources/unsubscribe", params).await?
+        }
+        "completion/complete" => crate::completion::plan(state, log, to, params).await?,
+        other => return Err(Error::MethodNotFound(other.to_owned())),
+    };
+    crate::forward::call(state, session, log, to, planned, id).await
+}
+
+/// The log levels of MCP (RFC 5424's).
+const LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
+
+/// `logging/setLevel`: sent to every upstream, in the caller's own upstream sessions; an
+/// upstream that does not log is passed over.
+async fn set_level(
+    state: &State,
+    to: Target<'_>,
+    id: &Value,
+    params: Option<Map<String, Value>>,
+) -> Result<Answer, Error> {
+    let level = params
+        .as_ref()
+        .and_then(|p| p.get("level"))
+        .and_then(Value::as_str)
+        .filter(|l| LEVELS.contains(l))
+        .ok_or_else(|| {
+            Error::InvalidParams(format!("`level` must be one of {}", LEVELS.join(", ")))
+        })?;
+    let mut forwarded = Map::new();
+    forwarded.insert("level".into(), Value::String(level.to_owned()));
+    let mut upstreams: Vec<&String> = state.upstreams.keys().collect();
+    upstreams.sort();
+    for upstream in upstreams {
+        let gid = state.ids.next();
+        let body = bytes::Bytes::from(jsonrpc::request_body(
+            &gid,
+            "logging/setLevel",
+            Some(&forwarded),
+        ));
+        let mut scratch = CallLog::default();
+        let answered = match crate::forward::exchange(state, &mut scratch, to, upstream, body).await
+        {
+            Ok((ex, _)) => ex.answer(&state.connector, &gid).await.map(|a| a.error),
+            Err(e) => {
+                tracing::debug!(%upstream, "logging/setLevel not passed on: {e}");
+                continue;
+            }
+        };
+        match answered {
+            Ok(None) => {}
+            Ok(Some(e)) => tracing::debug!(%upstream, "logging/setLevel refused: {}", e.message),
+            Err(e) => tracing::debug!(%upstream, "logging/setLevel not passed on: {e}"),
+        }
     }
+    Ok(Reply::rpc_result(id, &json!({})).into())
 }
 
 /// 2026-07-28: `Mcp-Method` and `Mcp-Name` must repeat the body (never authorize on them).
@@ -149,7 +241,13 @@ fn check_stateless_headers(session: &Session, message: &Message) -> Result<(), E
 fn discover(version: &str) -> Value {
     json!({
         "protocolVersion": version,
-        "capabilities": {"tools": {"listChanged": false}},
+        "capabilities": {
+            "tools": {"listChanged": false},
+            "prompts": {"listChanged": true},
+            "resources": {"subscribe": true, "listChanged": true},
+            "completions": {},
+            "logging": {},
+        },
         "serverInfo": {"name": "portcullis", "version": env!("CARGO_PKG_VERSION")},
     })
 }

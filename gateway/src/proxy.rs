@@ -118,6 +118,7 @@ impl ProxyHttp for McpProxy {
             chain: l.chain.clone(),
             method: l.method.clone(),
             tool: l.tool.clone(),
+            target: l.target.clone(),
             arguments_sha256: l.arguments_sha256.clone(),
             decision: l.decision.map(str::to_owned),
             policies: l.reasons.clone(),

@@ -137,6 +137,16 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
         Error::InvalidParams(_) => (400, "bad_request", rpc(200, jsonrpc::INVALID_PARAMS)),
         Error::UnknownTool(_) => (404, "unknown_tool", rpc(200, jsonrpc::INVALID_PARAMS)),
         Error::InvalidArguments(_) => (422, "invalid_arguments", OnMcp::ToolError),
+        Error::UnknownPrompt(_) => (404, "unknown_prompt", rpc(200, jsonrpc::INVALID_PARAMS)),
+        Error::UnknownResource(_) => (
+            404,
+            "resource_not_found",
+            rpc(200, jsonrpc::RESOURCE_NOT_FOUND),
+        ),
+        Error::Misconfigured(why) => {
+            tracing::error!("the gateway's configuration cannot serve a request: {why}");
+            (500, "misconfigured", rpc(200, jsonrpc::INTERNAL_ERROR))
+        }
         Error::ApprovalRequired {
             obligations,
             policies,

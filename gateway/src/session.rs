@@ -128,42 +128,40 @@ impl SessionKeys {
     /// Seals `state` into a session id (visible ASCII: base64url).
     pub(crate) fn seal(&self, state: &SessionState) -> Result<String, Error> {
         let plain = serde_json::to_vec(state).map_err(|e| Error::Internal(e.to_string()))?;
+        self.seal_bytes(&plain, AAD)
+    }
+
+    /// Opens a session id for the caller; `None` for anything but a live session of theirs.
+    pub(crate) fn open(&self, id: &str, tenant: &str, principal: &str) -> Option<SessionState> {
+        let plain = self.open_bytes(id, AAD)?;
+        let state: SessionState = serde_json::from_slice(&plain).ok()?;
+        let live = now() < state.issued.saturating_add(LIFETIME_SECS);
+        (live && state.tenant == tenant && state.principal == principal).then_some(state)
+    }
+
+    /// `plain` sealed under this key and `aad` (which must be given again to open it), as
+    /// visible ASCII: a random nonce, then the ciphertext, base64url.
+    pub(crate) fn seal_bytes(&self, plain: &[u8], aad: &[u8]) -> Result<String, Error> {
         let nonce_bytes: [u8; 12] = rand::random();
-        let nonce = Nonce::from(nonce_bytes);
         let sealed = self
             .cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: &plain,
-                    aad: AAD,
-                },
-            )
-            .map_err(|_| Error::Internal("cannot seal the session".into()))?;
+            .encrypt(&Nonce::from(nonce_bytes), Payload { msg: plain, aad })
+            .map_err(|_| Error::Internal("cannot seal".into()))?;
         let mut out = Vec::with_capacity(12 + sealed.len());
         out.extend_from_slice(&nonce_bytes);
         out.extend_from_slice(&sealed);
         Ok(URL_SAFE_NO_PAD.encode(out))
     }
 
-    /// Opens a session id for the caller; `None` for anything but a live session of theirs.
-    pub(crate) fn open(&self, id: &str, tenant: &str, principal: &str) -> Option<SessionState> {
-        let raw = URL_SAFE_NO_PAD.decode(id.as_bytes()).ok()?;
+    /// What [`seal_bytes`](Self::seal_bytes) sealed with the same `aad`; `None` for
+    /// anything else.
+    pub(crate) fn open_bytes(&self, sealed: &str, aad: &[u8]) -> Option<Vec<u8>> {
+        let raw = URL_SAFE_NO_PAD.decode(sealed.as_bytes()).ok()?;
         let (nonce, sealed) = (raw.get(..12)?, raw.get(12..)?);
         let nonce: [u8; 12] = nonce.try_into().ok()?;
-        let plain = self
-            .cipher
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: AAD,
-                },
-            )
-            .ok()?;
-        let state: SessionState = serde_json::from_slice(&plain).ok()?;
-        let live = now() < state.issued.saturating_add(LIFETIME_SECS);
-        (live && state.tenant == tenant && state.principal == principal).then_some(state)
+        self.cipher
+            .decrypt(&Nonce::from(nonce), Payload { msg: sealed, aad })
+            .ok()
     }
 }
 

@@ -34,8 +34,8 @@ pub(crate) struct State {
     pub(crate) audit: crate::audit::Auditor,
     /// The store's audit log and last-use times (none without a store).
     pub(crate) store_sink: Option<crate::audit::StoreSink>,
-    /// Upstream name → its own tool definitions, fetched by tools/list fan-out (30 s).
-    pub(crate) upstream_tools: moka::sync::Cache<String, Arc<HashMap<String, Value>>>,
+    /// (upstream, family) → its list as the gateway's own session sees it (`discovery`, 30 s).
+    pub(crate) offered: moka::sync::Cache<(String, crate::discovery::Family), Arc<Vec<Value>>>,
     /// Sessions ended with DELETE on this instance (sealed ids cannot be recalled otherwise).
     pub(crate) ended: moka::sync::Cache<String, ()>,
     /// (client session, gateway id) → a server-to-client request awaiting the client's
@@ -44,6 +44,9 @@ pub(crate) struct State {
     /// (client session, client request id) → the call in flight upstream, for the client's
     /// `notifications/cancelled`.
     pub(crate) in_flight: moka::sync::Cache<(String, String), Arc<InFlight>>,
+    /// (client session, or tenant and principal outside one; resource URI) → the upstream
+    /// whose list it came from (`resources`).
+    pub(crate) routes: moka::sync::Cache<(String, String), Arc<str>>,
     /// (client session, upstream) → an upstream session opened after the sealed one was lost.
     pub(crate) overrides: moka::sync::Cache<(String, String), String>,
     /// (tenant, principal, upstream) → the upstream session for that principal's calls
@@ -89,6 +92,8 @@ pub(crate) struct CallLog {
     pub(crate) tool: Option<String>,
     /// Whether `tool` is registered in the caller's tenant (only those become metric labels).
     pub(crate) tool_registered: bool,
+    /// The resource URI or prompt name a request is about, as the client named it (bounded).
+    pub(crate) target: Option<String>,
     pub(crate) arguments_sha256: Option<String>,
     pub(crate) decision: Option<&'static str>,
     pub(crate) reasons: Vec<String>,

@@ -3,18 +3,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pingora::proxy::Session;
 use serde_json::{Map, Value, json};
 
 use crate::decide::{self, Verdict};
+use crate::discovery::Family;
 use crate::error::Error;
-use crate::forward::{Planned, Target};
+use crate::forward::Planned;
 use crate::jsonrpc;
 use crate::lookup::ToolEntry;
-use crate::respond::{Answer, Reply};
+use crate::respond::Reply;
 use crate::session::Conversation;
 use crate::state::{CallLog, State};
-use crate::upstream::UpstreamError;
 
 /// The tools the caller may call (a denied tool is not listed: it looks unknown).
 pub(crate) async fn list(
@@ -34,39 +33,20 @@ pub(crate) async fn list(
     Reply::rpc_result(id, &result)
 }
 
-/// The upstreams' current tool definitions (fan-out, cached briefly). An upstream that
-/// cannot answer is left out: its tools are listed from the registry alone.
-pub(crate) async fn upstream_definitions(
-    state: &State,
-) -> HashMap<String, Arc<HashMap<String, Value>>> {
-    let mut out = HashMap::new();
-    for (name, up) in &state.upstreams {
-        if let Some(cached) = state.upstream_tools.get(name) {
-            out.insert(name.clone(), cached);
-            continue;
-        }
-        match tokio::time::timeout(
-            up.request_timeout,
-            up.list_tools(&state.connector, &state.ids),
-        )
+/// The upstreams' current tool definitions by name (their lists, kept 30 s). An upstream
+/// that cannot answer is left out: its tools are listed from the registry alone.
+async fn upstream_definitions(state: &State) -> HashMap<String, HashMap<String, Value>> {
+    crate::discovery::all(state, Family::Tools)
         .await
-        {
-            Ok(Ok(tools)) => {
-                let tools = Arc::new(tools);
-                state.upstream_tools.insert(name.clone(), tools.clone());
-                out.insert(name.clone(), tools);
-            }
-            Ok(Err(e)) => {
-                state.metrics.upstream_failed(name, &e);
-                tracing::warn!(upstream = %name, "tools/list fan-out failed: {e}");
-            }
-            Err(_) => {
-                state.metrics.upstream_failed(name, &UpstreamError::Timeout);
-                tracing::warn!(upstream = %name, "tools/list fan-out timed out");
-            }
-        }
-    }
-    out
+        .into_iter()
+        .map(|(upstream, tools)| {
+            let by_name = tools
+                .iter()
+                .filter_map(|t| Some((t.get("name")?.as_str()?.to_owned(), t.clone())))
+                .collect();
+            (upstream, by_name)
+        })
+        .collect()
 }
 
 /// The tools `principal` may call, merged from the registry and the upstreams: a registered
@@ -168,7 +148,7 @@ pub(crate) fn plan(
             // The approval flow hooks in here: find or create an approval bound to this call.
             log.decision = Some("approval_required");
             return Err(Error::ApprovalRequired {
-                tool: call.name,
+                target: call.name,
                 obligations: decision
                     .obligations
                     .iter()
@@ -189,17 +169,4 @@ pub(crate) fn plan(
             call.meta,
         ),
     })
-}
-
-/// A tools/call over MCP: planned, then forwarded, or refused.
-pub(crate) async fn call(
-    state: &State,
-    session: &mut Session,
-    log: &mut CallLog,
-    to: Target<'_>,
-    id: &Value,
-    params: Option<Map<String, Value>>,
-) -> Result<Answer, Error> {
-    let planned = plan(state, log, to.principal, params)?;
-    crate::forward::call(state, session, log, to, planned, id).await
 }

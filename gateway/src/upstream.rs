@@ -277,19 +277,21 @@ impl Upstream {
         }
     }
 
-    /// The upstream's own tool definitions (tools/list, every page), by name.
-    pub(crate) async fn list_tools(
+    /// The upstream's whole list of `family` (every page, at most 50), as its own session
+    /// sees it. A server that does not offer the family (an error answer) has none.
+    pub(crate) async fn list(
         &self,
         connector: &Connector,
         ids: &RequestIds,
-    ) -> Result<std::collections::HashMap<String, Value>, UpstreamError> {
-        let mut tools = std::collections::HashMap::new();
+        family: crate::discovery::Family,
+    ) -> Result<Vec<Value>, UpstreamError> {
+        let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         for _page in 0..50 {
             let sid = self.own_session(connector, ids).await?;
             let params = cursor.as_ref().map(|c| serde_json::json!({"cursor": c}));
             let id = ids.next();
-            let body = crate::jsonrpc::request_body(&id, "tools/list", params.as_ref());
+            let body = crate::jsonrpc::request_body(&id, family.method(), params.as_ref());
             let ex = self
                 .post(connector, Bytes::from(body), sid.as_deref())
                 .await?;
@@ -303,16 +305,13 @@ impl Upstream {
                 ex.release(connector).await;
                 return Err(UpstreamError::Status(status));
             }
-            let result = ex.answer(connector, &id).await?.into_result()?;
-            for tool in result
-                .get("tools")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(name) = tool.get("name").and_then(Value::as_str) {
-                    tools.insert(name.to_owned(), tool.clone());
-                }
+            let answered = ex.answer(connector, &id).await?;
+            if answered.error.is_some() {
+                break;
+            }
+            let result = answered.into_result()?;
+            if let Some(Value::Array(page)) = result.get(family.key()) {
+                items.extend(page.iter().cloned());
             }
             cursor = result
                 .get("nextCursor")
@@ -322,7 +321,7 @@ impl Upstream {
                 break;
             }
         }
-        Ok(tools)
+        Ok(items)
     }
 
     /// Opens the session's server-to-client stream (GET). `None` when the upstream offers

@@ -237,7 +237,7 @@ async fn malformed_and_oversized_requests() {
         (status, body["error"].as_str()),
         (413, Some("payload_too_large"))
     );
-    let (status, body) = w.rpc(&token, "resources/list", json!({})).await;
+    let (status, body) = w.rpc(&token, "sampling/createMessage", json!({})).await;
     assert_eq!(
         (status, body["error"]["code"].as_i64()),
         (200, Some(-32601))

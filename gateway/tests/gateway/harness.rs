@@ -86,8 +86,8 @@ impl World {
 
     pub(crate) async fn start_with(setup: Setup) -> Self {
         let Setup { issuers, policies } = setup;
-        let (addr, seen) = upstream::start().await;
-        let (crm_addr, crm) = upstream::start().await;
+        let (addr, seen) = upstream::start("files").await;
+        let (crm_addr, crm) = upstream::start("crm").await;
         let dir = tempfile::tempdir().expect("tempdir");
         let store: DynStore = Arc::new(SqliteStore::open(&dir.path().join("r.db")).expect("open"));
         let reader = add(

@@ -9,6 +9,7 @@
 )]
 
 mod calls;
+mod families;
 mod harness;
 mod issuers;
 mod sessions;

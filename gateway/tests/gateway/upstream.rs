@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 #[derive(Default)]
 pub(crate) struct Seen {
+    /// `files` or `crm`: which resources and prompts this server offers.
+    pub(crate) flavor: String,
     /// Executions per tool name.
     pub(crate) calls: Mutex<HashMap<String, usize>>,
     /// Whether any request carried an Authorization header.
@@ -60,8 +62,11 @@ impl Seen {
     }
 }
 
-pub(crate) async fn start() -> (SocketAddr, Arc<Seen>) {
-    let seen = Arc::new(Seen::default());
+pub(crate) async fn start(flavor: &str) -> (SocketAddr, Arc<Seen>) {
+    let seen = Arc::new(Seen {
+        flavor: flavor.to_owned(),
+        ..Seen::default()
+    });
     let app = Router::new()
         .route("/mcp", axum::routing::post(handle).delete(end).get(stream))
         .with_state(seen.clone());
@@ -129,6 +134,9 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
         return axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": {"tools": tools}}))
             .into_response();
     }
+    if let Some(result) = offer(&seen.flavor, &method, &msg["params"]) {
+        return axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response();
+    }
     if method != "tools/call" {
         return axum::Json(
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "nope"}}),
@@ -182,4 +190,46 @@ async fn stream(State(seen): State<Arc<Seen>>, headers: HeaderMap) -> Response {
     let ask = json!({"jsonrpc": "2.0", "id": "srv-get-1", "method": "roots/list"});
     let body = format!("event: message\ndata: {note}\n\nevent: message\ndata: {ask}\n\n");
     ([("content-type", "text/event-stream")], body).into_response()
+}
+
+/// What a `files` or `crm` server answers for prompts, resources, completion and logging.
+fn offer(flavor: &str, method: &str, params: &Value) -> Option<Value> {
+    let files = flavor == "files";
+    let cursor = params["cursor"].as_str();
+    Some(match method {
+        // `files` lists its prompts in two pages.
+        "prompts/list" if files && cursor.is_none() => json!({
+            "prompts": [{"name": "greet", "description": "a greeting", "arguments": [{"name": "who", "required": true}, {"name": "tone"}]}],
+            "nextCursor": "page-2",
+        }),
+        "prompts/list" if files => json!({"prompts": [{"name": "farewell"}]}),
+        "prompts/list" => {
+            json!({"prompts": [{"name": "greet", "arguments": [{"name": "who", "required": true}]}]})
+        }
+        "prompts/get" => json!({
+            "description": format!("{flavor} prompt"),
+            "messages": [{"role": "user", "content": {"type": "text", "text": format!("{flavor} {} {}", params["name"], params["arguments"])}}],
+        }),
+        "resources/list" if files => json!({"resources": [
+            {"uri": "file:///docs/plan.md", "name": "plan"},
+            {"uri": "file:///etc/passwd", "name": "passwd"},
+        ]}),
+        "resources/list" => {
+            json!({"resources": [{"uri": "crm://accounts/1", "name": "account 1"}]})
+        }
+        "resources/templates/list" if files => {
+            json!({"resourceTemplates": [{"uriTemplate": "file:///logs/{day}", "name": "logs"}]})
+        }
+        "resources/templates/list" => {
+            json!({"resourceTemplates": [{"uriTemplate": "crm://contacts/{id}", "name": "contacts"}]})
+        }
+        "resources/read" => {
+            json!({"contents": [{"uri": params["uri"], "text": format!("{flavor} has {}", params["uri"].as_str().unwrap_or_default())}]})
+        }
+        "resources/subscribe" | "resources/unsubscribe" | "logging/setLevel" => json!({}),
+        "completion/complete" => {
+            json!({"completion": {"values": [format!("{flavor}-{}", params["argument"]["value"].as_str().unwrap_or_default())], "total": 1, "hasMore": false}})
+        }
+        _ => return None,
+    })
 }
