@@ -75,6 +75,9 @@ pub(crate) async fn plan(
         },
         Some(_) => return Err(Error::InvalidParams("`context` must be an object".into())),
     };
+    log.arguments_sha256 = Some(crate::audit::canonical_sha256(
+        &json!({"argument": argument, "context": context_arguments}),
+    ));
     let (upstream, target, forwarded_ref, unknown) = match reference {
         Ref::Prompt { exposed } => {
             log.target = Some(exposed.clone());

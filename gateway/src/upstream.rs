@@ -262,8 +262,11 @@ impl Upstream {
         if let Some(id) = guard.as_ref() {
             return Ok(Some(id.clone()));
         }
-        let every =
-            serde_json::json!({"elicitation": {}, "sampling": {}, "roots": {"listChanged": true}});
+        let every = serde_json::json!({
+            "elicitation": {"form": {}, "url": {}},
+            "sampling": {},
+            "roots": {"listChanged": true},
+        });
         let id = self.open_session(connector, ids, &every).await?;
         guard.clone_from(&id);
         Ok(id)

@@ -52,11 +52,11 @@ fn long_running_schema() -> Value {
     })
 }
 
-fn interop_dir() -> PathBuf {
+pub(crate) fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
-const INSTALL: &str = "run the interop install step first (./.ci/run does it): \
+pub(crate) const INSTALL: &str = "run the interop install step first (./.ci/run does it): \
     `npm ci --prefix tests/interop && python3 -m venv tests/interop/.venv && \
     tests/interop/.venv/bin/pip install -r tests/interop/requirements.txt`";
 
@@ -138,7 +138,7 @@ pub(crate) async fn wait_listening(proc: &mut Proc, port: u16, within: Duration)
 }
 
 /// One server-everything (Streamable HTTP at /mcp) on loopback: on `port`, or on a free port.
-async fn start_everything(name: &str, port: Option<u16>, logs: &Path) -> (Proc, u16) {
+pub(crate) async fn start_everything(name: &str, port: Option<u16>, logs: &Path) -> (Proc, u16) {
     let dir = interop_dir();
     let entry = dir.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
     assert!(entry.is_file(), "{} is missing: {INSTALL}", entry.display());
@@ -195,14 +195,14 @@ pub(crate) fn issue_token(config: &Path, sub: &str, tenant: &str, admin: bool) -
         .to_owned()
 }
 
-struct Admin {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+pub(crate) struct Admin {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) token: String,
 }
 
 impl Admin {
-    async fn post(&self, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn post(&self, path: &str, body: Option<Value>) -> Value {
         let mut req = self
             .http
             .post(format!("{}{path}", self.base))
@@ -217,7 +217,7 @@ impl Admin {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
-    async fn create(&self, path: &str, body: Value) -> String {
+    pub(crate) async fn create(&self, path: &str, body: Value) -> String {
         let created = self.post(path, Some(body)).await;
         created
             .get("id")
@@ -261,7 +261,12 @@ pub(crate) async fn rpc(
 
 /// Waits (bounded) until the gateway lists exactly `expected` to the holder of `token`: the
 /// registry's change feed reaches the gateway a moment after the admin writes.
-async fn wait_listed(http: &reqwest::Client, url: &str, token: &str, expected: &[String]) {
+pub(crate) async fn wait_listed(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    expected: &[String],
+) {
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
         "clientInfo": {"name": "interop-probe", "version": "1"}}});

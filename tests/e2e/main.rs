@@ -10,5 +10,6 @@
 mod cli;
 mod demo;
 mod durability;
+mod features;
 mod interop;
 mod tenants;
