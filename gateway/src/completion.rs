@@ -4,7 +4,7 @@
 use portcullis_policy::Action;
 use serde_json::{Map, Value, json};
 
-use crate::decide::{self, Verdict};
+use crate::decide;
 use crate::discovery::Family;
 use crate::error::Error;
 use crate::forward::{Planned, Target};
@@ -134,27 +134,8 @@ pub(crate) async fn plan(
         context_arguments,
     );
     let (verdict, decision) = decide::decide(&state.engine, &request);
-    log.reasons.clone_from(&decision.reasons);
-    match verdict {
-        Verdict::Allow => {}
-        Verdict::Deny => {
-            log.decision = Some("deny");
-            return Err(unknown);
-        }
-        Verdict::NeedsApproval => {
-            log.decision = Some("approval_required");
-            return Err(Error::ApprovalRequired {
-                target: log.target.clone().unwrap_or_default(),
-                obligations: decision
-                    .obligations
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect(),
-                policies: decision.reasons.clone(),
-            });
-        }
-    }
-    log.decision = Some("allow");
+    let named = log.target.clone().unwrap_or_default();
+    decide::settle(log, verdict, &decision, &named, unknown)?;
     log.upstream = Some(upstream.clone());
     let mut forwarded = Map::new();
     forwarded.insert("ref".into(), forwarded_ref);

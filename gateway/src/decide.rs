@@ -7,7 +7,9 @@ use portcullis_registry::NhiKind;
 use serde_json::{Map, Value};
 
 use crate::authn::Principal;
+use crate::error::Error;
 use crate::lookup::ToolEntry;
+use crate::state::CallLog;
 
 /// What the gateway does with a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,4 +71,45 @@ pub(crate) fn decide(engine: &Engine, request: &Request) -> (Verdict, Arc<Decisi
         Verdict::Deny
     };
     (verdict, decision)
+}
+
+/// What a verdict on a target the client named (a tool, prompt or resource) comes to, noted
+/// in the call's log: `Ok` when allowed; a deny is `unknown` (a denied target looks exactly
+/// like one that does not exist); an approval obligation is [`Error::ApprovalRequired`].
+pub(crate) fn settle(
+    log: &mut CallLog,
+    verdict: Verdict,
+    decision: &Decision,
+    target: &str,
+    unknown: Error,
+) -> Result<(), Error> {
+    log.reasons.clone_from(&decision.reasons);
+    match verdict {
+        Verdict::Allow => {
+            log.decision = Some("allow");
+            Ok(())
+        }
+        Verdict::Deny => {
+            log.decision = Some("deny");
+            Err(unknown)
+        }
+        Verdict::NeedsApproval => {
+            // The approval flow hooks in here: find or create an approval bound to this call.
+            log.decision = Some("approval_required");
+            Err(approval(target, decision))
+        }
+    }
+}
+
+/// The refusal of a call that needs a human approval first.
+pub(crate) fn approval(target: &str, decision: &Decision) -> Error {
+    Error::ApprovalRequired {
+        target: target.to_owned(),
+        obligations: decision
+            .obligations
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect(),
+        policies: decision.reasons.clone(),
+    }
 }

@@ -127,32 +127,12 @@ pub(crate) async fn plan_get(
     };
     let request = prompt_request(principal, &upstream, &name, arguments);
     let (verdict, decision) = decide::decide(&state.engine, &request);
-    log.reasons.clone_from(&decision.reasons);
-    match verdict {
-        Verdict::Allow => {}
-        Verdict::Deny => {
-            log.decision = Some("deny");
-            return Err(unknown());
-        }
-        Verdict::NeedsApproval => {
-            log.decision = Some("approval_required");
-            return Err(Error::ApprovalRequired {
-                target: exposed,
-                obligations: decision
-                    .obligations
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect(),
-                policies: decision.reasons.clone(),
-            });
-        }
-    }
+    decide::settle(log, verdict, &decision, &exposed, unknown())?;
     let arguments = request.arguments;
     if let Err(e) = check_arguments(&exposed, &declared, &arguments) {
         log.decision = Some("invalid");
         return Err(e);
     }
-    log.decision = Some("allow");
     log.upstream = Some(upstream.clone());
     let mut forwarded = Map::new();
     forwarded.insert("name".into(), Value::String(name));

@@ -113,27 +113,13 @@ pub(crate) async fn plan(
     let upstream = route(state, to, &uri).await?;
     let request = read_request(to.principal, &upstream, &uri);
     let (verdict, decision) = decide::decide(&state.engine, &request);
-    log.reasons.clone_from(&decision.reasons);
-    match verdict {
-        Verdict::Allow => {}
-        Verdict::Deny => {
-            log.decision = Some("deny");
-            return Err(Error::UnknownResource(uri));
-        }
-        Verdict::NeedsApproval => {
-            log.decision = Some("approval_required");
-            return Err(Error::ApprovalRequired {
-                target: uri,
-                obligations: decision
-                    .obligations
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect(),
-                policies: decision.reasons.clone(),
-            });
-        }
-    }
-    log.decision = Some("allow");
+    decide::settle(
+        log,
+        verdict,
+        &decision,
+        &uri,
+        Error::UnknownResource(uri.clone()),
+    )?;
     log.upstream = Some(upstream.clone());
     let mut forwarded = Map::new();
     forwarded.insert("uri".into(), Value::String(uri));

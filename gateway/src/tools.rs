@@ -147,15 +147,7 @@ pub(crate) fn plan(
         (Verdict::NeedsApproval, _) => {
             // The approval flow hooks in here: find or create an approval bound to this call.
             log.decision = Some("approval_required");
-            return Err(Error::ApprovalRequired {
-                target: call.name,
-                obligations: decision
-                    .obligations
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect(),
-                policies: decision.reasons.clone(),
-            });
+            return Err(decide::approval(&call.name, &decision));
         }
     }
     log.decision = Some("allow");
