@@ -18,6 +18,7 @@ mod store;
 #[cfg(feature = "test-util")]
 pub mod testutil;
 pub mod tokens;
+pub mod vault;
 
 pub use error::StoreError;
 pub use follow::{RegistryView, ViewStatus, follow};

@@ -13,6 +13,8 @@
 //! - `{p}:rel:{tenant}:{kind}`: a hash from `["source","target"]` (JSON) to `"{seq}|{level}"`;
 //! - `{p}:lastused:{tenant}`: a hash from record id to the latest use, in Unix milliseconds,
 //!   kept beside the record (so updates leave it alone) and shown as `last_used_at` on reads;
+//! - `{p}:vault:{tenant}:{kind}:{id}`: a vault document (a hash: `v` its version, `b` its
+//!   JSON body); `{p}:vidx:{tenant}:{kind}` the set of their ids;
 //! - `{p}:audit:{tenant}`: a stream of audit events (fields `at`: Unix milliseconds, `e`: the
 //!   event as JSON), capped at about a million (`AUDIT_CAP`) entries per tenant.
 //!
@@ -34,6 +36,7 @@ use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+use crate::vault::{VaultDoc, VaultKind};
 
 /// The approximate number of audit events kept per tenant (older ones are trimmed).
 const AUDIT_CAP: u64 = 1_000_000;
@@ -188,7 +191,7 @@ static TOUCH_LAST_USED: LazyLock<Script> = LazyLock::new(|| {
 static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         "local p = ARGV[1]\n",
-        "local docs, rels = {}, {}\n",
+        "local docs, rels, vault = {}, {}, {}\n",
         "for _, t in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n",
         "  local used = p .. ':lastused:' .. t\n",
         "  for _, k in ipairs({'service_account', 'agent', 'tool'}) do\n",
@@ -207,8 +210,47 @@ static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
         "      table.insert(rels, {t, k, h[i], h[i + 1]})\n",
         "    end\n",
         "  end\n",
+        "  for _, k in ipairs({'secret', 'lease'}) do\n",
+        "    for _, id in ipairs(redis.call('SMEMBERS', p .. ':vidx:' .. t .. ':' .. k)) do\n",
+        "      local vb = redis.call('HMGET', p .. ':vault:' .. t .. ':' .. k .. ':' .. id, 'v', 'b')\n",
+        "      if vb[1] then table.insert(vault, {t, k, id, vb[1], vb[2]}) end\n",
+        "    end\n",
+        "  end\n",
         "end\n",
-        "return {redis.call('GET', KEYS[1]) or '0', docs, rels}\n"
+        "return {redis.call('GET', KEYS[1]) or '0', docs, rels, vault}\n"
+    ))
+});
+
+/// KEYS: doc, idx, rev, tenants. ARGV: body, id, tenant, channel, expected version ("" for a
+/// new document). Returns {0, version} on success, {1, 0} if it exists (new), {2, stored} on a
+/// conflict, {3, 0} if it is missing.
+static PUT_VAULT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local stored = redis.call('HGET', KEYS[1], 'v')\n",
+        "local version\n",
+        "if ARGV[5] == '' then\n",
+        "  if stored then return {1, 0} end\n",
+        "  version = 1\n",
+        "else\n",
+        "  if not stored then return {3, 0} end\n",
+        "  if tonumber(stored) ~= tonumber(ARGV[5]) then return {2, tonumber(stored)} end\n",
+        "  version = tonumber(stored) + 1\n",
+        "end\n",
+        "redis.call('HSET', KEYS[1], 'v', version, 'b', ARGV[1])\n",
+        "redis.call('SADD', KEYS[2], ARGV[2])\n",
+        "redis.call('SADD', KEYS[4], ARGV[3])\n",
+        lua_bump!("KEYS[3]", "ARGV[4]"),
+        "return {0, version}\n"
+    ))
+});
+
+/// KEYS: doc, idx, rev. ARGV: id, channel. Returns 0 if it did not exist.
+static DELETE_VAULT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "if redis.call('DEL', KEYS[1]) == 0 then return 0 end\n",
+        "redis.call('SREM', KEYS[2], ARGV[1])\n",
+        lua_bump!("KEYS[3]", "ARGV[2]"),
+        "return rev\n"
     ))
 });
 
@@ -242,6 +284,12 @@ impl Keys {
     }
     fn last_used(&self, tenant: &str) -> String {
         format!("{}:lastused:{tenant}", self.p)
+    }
+    fn vault(&self, tenant: &str, kind: VaultKind, id: &str) -> String {
+        format!("{}:vault:{tenant}:{}:{id}", self.p, kind.as_str())
+    }
+    fn vault_idx(&self, tenant: &str, kind: VaultKind) -> String {
+        format!("{}:vidx:{tenant}:{}", self.p, kind.as_str())
     }
     fn audit(&self, tenant: &str) -> String {
         format!("{}:audit:{tenant}", self.p)
@@ -599,6 +647,92 @@ impl Store for RedisStore {
         Ok(new == 1)
     }
 
+    async fn put_vault(
+        &self,
+        mut doc: VaultDoc,
+        expected: Option<u64>,
+    ) -> Result<VaultDoc, StoreError> {
+        let k = &self.keys;
+        let (code, version): (u8, u64) = PUT_VAULT
+            .key(k.vault(&doc.tenant_id, doc.kind, &doc.id))
+            .key(k.vault_idx(&doc.tenant_id, doc.kind))
+            .key(k.rev())
+            .key(k.tenants())
+            .arg(&doc.body)
+            .arg(&doc.id)
+            .arg(&doc.tenant_id)
+            .arg(k.changes())
+            .arg(expected.map(|e| e.to_string()).unwrap_or_default())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let what = || format!("{} `{}`", doc.kind.as_str(), doc.id);
+        match code {
+            0 => {
+                doc.version = version;
+                Ok(doc)
+            }
+            1 => Err(StoreError::AlreadyExists(what())),
+            2 => Err(StoreError::Conflict {
+                expected: expected.unwrap_or(0),
+                actual: version,
+            }),
+            _ => Err(StoreError::NotFound(what())),
+        }
+    }
+
+    async fn vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<Option<VaultDoc>, StoreError> {
+        let (version, body): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.keys.vault(tenant, kind, id))
+            .arg("v")
+            .arg("b")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(version.zip(body).map(|(version, body)| VaultDoc {
+            tenant_id: tenant.to_owned(),
+            kind,
+            id: id.to_owned(),
+            version,
+            body,
+        }))
+    }
+
+    async fn vaults(&self, tenant: &str, kind: VaultKind) -> Result<Vec<VaultDoc>, StoreError> {
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.vault_idx(tenant, kind))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(doc) = self.vault(tenant, kind, &id).await? {
+                out.push(doc);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete_vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let k = &self.keys;
+        let revision: u64 = DELETE_VAULT
+            .key(k.vault(tenant, kind, id))
+            .key(k.vault_idx(tenant, kind))
+            .key(k.rev())
+            .arg(id)
+            .arg(k.changes())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(revision > 0)
+    }
+
     async fn delete_relation(&self, relation: &Relation) -> Result<bool, StoreError> {
         let k = &self.keys;
         let revision: u64 = DELETE_RELATION
@@ -695,7 +829,8 @@ impl Store for RedisStore {
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         type Rel = (String, String, String, String);
         type Doc = (u64, String, Option<i64>);
-        let (revision, mut docs, rels): (u64, Vec<Doc>, Vec<Rel>) = SNAPSHOT
+        type Vault = (String, String, String, u64, String);
+        let (revision, mut docs, rels, vault): (u64, Vec<Doc>, Vec<Rel>, Vec<Vault>) = SNAPSHOT
             .key(self.keys.rev())
             .key(self.keys.tenants())
             .arg(&self.keys.p)
@@ -713,10 +848,25 @@ impl Store for RedisStore {
             relations.push(to_relation(&tenant, kind, &field, &value)?);
         }
         relations.sort_by_key(|(seq, _)| *seq);
+        let vault = vault
+            .into_iter()
+            .map(|(tenant_id, kind, id, version, body)| {
+                let kind = VaultKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Backend(format!("unknown vault kind `{kind}`")))?;
+                Ok(VaultDoc {
+                    tenant_id,
+                    kind,
+                    id,
+                    version,
+                    body,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
         Ok(Snapshot {
             revision,
             nhis,
             relations: relations.into_iter().map(|(_, r)| r).collect(),
+            vault,
         })
     }
 

@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub revision: u64,
     pub nhis: Vec<Nhi>,
     pub relations: Vec<Relation>,
+    /// Vault documents: secrets (sealed) and leases.
+    pub vault: Vec<crate::vault::VaultDoc>,
 }
 
 /// A record or relation left out of the policy engine's view, and why.

@@ -16,6 +16,7 @@ use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+use crate::vault::{VaultDoc, VaultKind};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -52,6 +53,14 @@ CREATE TABLE IF NOT EXISTS audit (
     event TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant, seq);
+CREATE TABLE IF NOT EXISTS vault (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, kind, id)
+);
 ";
 
 /// The SQLite store. Cheap to clone.
@@ -188,8 +197,110 @@ fn to_relation(
     })
 }
 
+type VaultRow = Result<VaultDoc, StoreError>;
+
+fn vault_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VaultRow> {
+    let kind: String = row.get(1)?;
+    let version: i64 = row.get(3)?;
+    Ok(VaultKind::parse(&kind)
+        .ok_or_else(|| StoreError::Backend(format!("unknown vault kind `{kind}`")))
+        .map(|kind| VaultDoc {
+            tenant_id: row.get(0).unwrap_or_default(),
+            kind,
+            id: row.get(2).unwrap_or_default(),
+            version: u64::try_from(version).unwrap_or(0),
+            body: row.get(4).unwrap_or_default(),
+        }))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
+    async fn put_vault(
+        &self,
+        mut doc: VaultDoc,
+        expected: Option<u64>,
+    ) -> Result<VaultDoc, StoreError> {
+        self.write(move |tx| {
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM vault WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+                    params![doc.tenant_id, doc.kind.as_str(), doc.id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let what = || format!("{} `{}`", doc.kind.as_str(), doc.id);
+            doc.version = match (stored, expected) {
+                (None, None) => 1,
+                (Some(_), None) => return Err(StoreError::AlreadyExists(what())),
+                (None, Some(_)) => return Err(StoreError::NotFound(what())),
+                (Some(actual), Some(expected)) => {
+                    let actual = u64::try_from(actual).unwrap_or(0);
+                    if actual != expected {
+                        return Err(StoreError::Conflict { expected, actual });
+                    }
+                    expected + 1
+                }
+            };
+            tx.execute(
+                "INSERT INTO vault (tenant, kind, id, version, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (tenant, kind, id) DO UPDATE SET version = excluded.version, body = excluded.body",
+                params![doc.tenant_id, doc.kind.as_str(), doc.id, to_i64(doc.version), doc.body],
+            )?;
+            Ok((doc, true))
+        })
+        .await
+    }
+
+    async fn vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<Option<VaultDoc>, StoreError> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT tenant, kind, id, version, body FROM vault WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+                params![tenant, kind.as_str(), id],
+                vault_from_row,
+            )
+            .optional()?
+            .transpose()
+        })
+        .await
+    }
+
+    async fn vaults(&self, tenant: &str, kind: VaultKind) -> Result<Vec<VaultDoc>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT tenant, kind, id, version, body FROM vault WHERE tenant = ?1 AND kind = ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant, kind.as_str()], vault_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().collect()
+        })
+        .await
+    }
+
+    async fn delete_vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let (tenant, id) = (tenant.to_owned(), id.to_owned());
+        self.write(move |tx| {
+            let n = tx.execute(
+                "DELETE FROM vault WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+                params![tenant, kind.as_str(), id],
+            )?;
+            Ok((n > 0, n > 0))
+        })
+        .await
+    }
+
     async fn insert_nhi(&self, mut nhi: Nhi) -> Result<Nhi, StoreError> {
         nhi.common_mut().version = 1;
         self.write(move |tx| {
@@ -476,6 +587,11 @@ impl Store for SqliteStore {
                 stmt.query_map([], relation_from_row)?
                     .collect::<Result<Vec<_>, _>>()?
             };
+            let vault = {
+                let mut stmt = tx.prepare("SELECT tenant, kind, id, version, body FROM vault")?;
+                stmt.query_map([], vault_from_row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            };
             tx.commit()?;
             Ok(Snapshot {
                 revision,
@@ -484,6 +600,7 @@ impl Store for SqliteStore {
                     .into_iter()
                     .map(to_relation)
                     .collect::<Result<_, _>>()?,
+                vault: vault.into_iter().collect::<Result<_, _>>()?,
             })
         })
         .await

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
+use crate::vault::{VaultDoc, VaultKind};
 
 /// A registry store. Every write is durable when it returns `Ok` and bumps the revision.
 #[async_trait]
@@ -58,6 +59,30 @@ pub trait Store: Send + Sync + 'static {
     /// Records when NHIs were last used: keeps the latest time per NHI, shows it as
     /// `last_used_at` on reads, and moves neither record versions nor the revision.
     async fn touch_last_used(&self, uses: Vec<LastUse>) -> Result<(), StoreError>;
+
+    /// Writes a vault document. New when `expected` is `None` (fails if the id exists), else
+    /// it replaces the stored document whose version is `expected`. The stored document gets
+    /// version `expected + 1` (1 when new); the revision moves.
+    async fn put_vault(&self, doc: VaultDoc, expected: Option<u64>)
+    -> Result<VaultDoc, StoreError>;
+
+    async fn vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<Option<VaultDoc>, StoreError>;
+
+    /// Every vault document of `kind` in `tenant`, in no particular order.
+    async fn vaults(&self, tenant: &str, kind: VaultKind) -> Result<Vec<VaultDoc>, StoreError>;
+
+    /// Removes a vault document. `Ok(false)` if it did not exist; the revision moves otherwise.
+    async fn delete_vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<bool, StoreError>;
 
     /// The current revision: bumped by every write.
     async fn revision(&self) -> Result<u64, StoreError>;

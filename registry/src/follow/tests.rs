@@ -15,6 +15,7 @@ use crate::model::{Agent, AgentFields, AuditRecord, Common, LastUse, Nhi, NhiKin
 use crate::snapshot::Snapshot;
 use crate::sqlite::SqliteStore;
 use crate::store::{DynStore, Store};
+use crate::vault::{VaultDoc, VaultKind};
 
 /// A SQLite store whose next `fail` snapshots fail, and whose change feed can be cut (the
 /// follower then hears of no write at all).
@@ -101,6 +102,32 @@ impl Store for Flaky {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
+    async fn put_vault(
+        &self,
+        doc: VaultDoc,
+        expected: Option<u64>,
+    ) -> Result<VaultDoc, StoreError> {
+        self.inner.put_vault(doc, expected).await
+    }
+    async fn vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<Option<VaultDoc>, StoreError> {
+        self.inner.vault(tenant, kind, id).await
+    }
+    async fn vaults(&self, tenant: &str, kind: VaultKind) -> Result<Vec<VaultDoc>, StoreError> {
+        self.inner.vaults(tenant, kind).await
+    }
+    async fn delete_vault(
+        &self,
+        tenant: &str,
+        kind: VaultKind,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_vault(tenant, kind, id).await
+    }
 }
 
 fn agent(tenant: &str, name: &str) -> Nhi {
@@ -173,7 +200,7 @@ async fn a_failed_snapshot_is_retried_without_a_new_write() {
 
     // No write happens: the backoff alone brings it in (100 + 200 + 400 ms).
     eventually(Duration::from_secs(5), "the install", || {
-        recorder.installed() == revision
+        recorder.installed() == revision && view.status().installed == Some(revision)
     })
     .await;
     assert!(
@@ -223,8 +250,9 @@ async fn the_view_reports_its_lag_while_snapshots_fail_and_clears_after() {
         "a lag within the bound is fine"
     );
 
+    // The view is told just after the install returns: wait for both.
     eventually(Duration::from_secs(5), "the late install", || {
-        recorder.installed() == latest
+        recorder.installed() == latest && view.status().installed == Some(latest)
     })
     .await;
     let status = view.status();

@@ -26,6 +26,7 @@ fn grant(from: &Nhi, to: &Nhi) -> Relation {
 
 fn snapshot(nhis: Vec<Nhi>, relations: Vec<Relation>) -> Snapshot {
     Snapshot {
+        vault: Vec::new(),
         revision: 7,
         nhis,
         relations,

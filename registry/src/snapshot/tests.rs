@@ -52,6 +52,7 @@ fn the_same_user_in_two_tenants_converts() {
     let (acme, acme_tool) = (agent("acme", "a"), tool("acme", "t"));
     let (globex, globex_tool) = (agent("globex", "g"), tool("globex", "t"));
     let snapshot = Snapshot {
+        vault: Vec::new(),
         revision: 3,
         relations: vec![
             grant(&acme, &acme_tool),
@@ -91,6 +92,7 @@ fn a_record_that_cannot_convert_is_left_out_and_reported() {
     // A grant in acme from a record acme does not have.
     let stray = Relation::new("acme", RelationKind::ToolGrant, &id(&bad), &id(&good_tool));
     let snapshot = Snapshot {
+        vault: Vec::new(),
         revision: 9,
         nhis: vec![
             good.clone(),
@@ -169,6 +171,7 @@ fn grants_stay_in_their_tenant() {
     let mut foreign = grant(&a, &t);
     foreign.tenant_id = "globex".into();
     let snapshot = Snapshot {
+        vault: Vec::new(),
         revision: 1,
         nhis: vec![a.clone(), t.clone(), g],
         relations: vec![foreign],

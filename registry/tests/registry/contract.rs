@@ -36,6 +36,127 @@ pub(crate) async fn contract(store: DynStore) {
     audit_log(&store).await;
     bulk_import(&store).await;
     last_used(&store).await;
+    vault_documents(&store).await;
+}
+
+async fn vault_documents(store: &DynStore) {
+    use portcullis_registry::vault::{VaultDoc, VaultKind};
+    let doc = |tenant: &str, id: &str, body: &str| VaultDoc {
+        tenant_id: tenant.into(),
+        kind: VaultKind::Secret,
+        id: id.into(),
+        version: 0,
+        body: body.into(),
+    };
+    let before = store.revision().await.expect("revision");
+    let created = store
+        .put_vault(doc("vt", "s-1", r#"{"n":1}"#), None)
+        .await
+        .expect("new");
+    assert_eq!(created.version, 1);
+    assert!(
+        store.revision().await.expect("revision") > before,
+        "a vault write moves the revision"
+    );
+    assert!(matches!(
+        store.put_vault(doc("vt", "s-1", "{}"), None).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let updated = store
+        .put_vault(doc("vt", "s-1", r#"{"n":2}"#), Some(1))
+        .await
+        .expect("update");
+    assert_eq!(updated.version, 2);
+    assert!(matches!(
+        store.put_vault(doc("vt", "s-1", "{}"), Some(1)).await,
+        Err(StoreError::Conflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    assert!(matches!(
+        store.put_vault(doc("vt", "missing", "{}"), Some(1)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Another kind and another tenant are other documents.
+    store
+        .put_vault(
+            VaultDoc {
+                kind: VaultKind::Lease,
+                ..doc("vt", "s-1", "{}")
+            },
+            None,
+        )
+        .await
+        .expect("a lease with the same id");
+    store
+        .put_vault(doc("other", "s-1", r#"{"n":9}"#), None)
+        .await
+        .expect("another tenant");
+    let read = store
+        .vault("vt", VaultKind::Secret, "s-1")
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!((read.version, read.body.as_str()), (2, r#"{"n":2}"#));
+    assert_eq!(
+        store
+            .vaults("vt", VaultKind::Secret)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .vaults("vt", VaultKind::Lease)
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .vault("nobody", VaultKind::Secret, "s-1")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let snapshot = store.snapshot().await.expect("snapshot");
+    let mut held: Vec<(String, VaultKind, u64)> = snapshot
+        .vault
+        .iter()
+        .filter(|d| d.id == "s-1")
+        .map(|d| (d.tenant_id.clone(), d.kind, d.version))
+        .collect();
+    held.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
+    assert_eq!(
+        held,
+        vec![
+            ("other".to_owned(), VaultKind::Secret, 1),
+            ("vt".to_owned(), VaultKind::Lease, 1),
+            ("vt".to_owned(), VaultKind::Secret, 2),
+        ]
+    );
+    assert!(
+        store
+            .delete_vault("vt", VaultKind::Secret, "s-1")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_vault("vt", VaultKind::Secret, "s-1")
+            .await
+            .expect("again")
+    );
+    assert!(
+        store
+            .vault("vt", VaultKind::Secret, "s-1")
+            .await
+            .expect("read")
+            .is_none()
+    );
 }
 
 async fn bulk_import(store: &DynStore) {
