@@ -5,6 +5,7 @@ mod policy;
 mod registry;
 mod serve;
 mod token;
+mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
     /// Import and export the registry in bulk (JSON lines).
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// The secrets vault's maintenance.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
 }
 
 impl Cli {
@@ -72,6 +76,13 @@ impl Cli {
             }
             Command::Token(cmd) => cmd.run().map(|()| ExitCode::SUCCESS),
             Command::Policy(cmd) => cmd.run(),
+            Command::Vault(cmd) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(cmd.run())?;
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Registry(cmd) => {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()

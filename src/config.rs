@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use portcullis_admin_api::AdminConfig;
+use portcullis_admin_api::{AdminConfig, VaultConfig};
 use portcullis_gateway::GatewayConfig;
 use serde::Deserialize;
 
@@ -16,6 +16,7 @@ pub(crate) struct Config {
     pub(crate) store: StoreConfig,
     pub(crate) policy: PolicyConfig,
     pub(crate) auth: AuthConfig,
+    pub(crate) vault: VaultConfig,
 }
 
 impl Default for Config {
@@ -27,6 +28,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             policy: PolicyConfig::default(),
             auth: AuthConfig::default(),
+            vault: VaultConfig::default(),
         }
     }
 }
@@ -118,6 +120,14 @@ impl Config {
             .sqlite_path
             .clone()
             .unwrap_or_else(|| self.data_dir.join("registry.db"))
+    }
+
+    /// The vault's master keys: `VAULT_MASTER_KEY` and `vault.master_key_file`.
+    pub(crate) fn vault_keys(
+        &self,
+    ) -> Result<portcullis_vault::MasterKeys, portcullis_vault::VaultError> {
+        let env = std::env::var("VAULT_MASTER_KEY").ok();
+        portcullis_vault::MasterKeys::load(env.as_deref(), self.vault.master_key_file.as_deref())
     }
 
     pub(crate) fn signing_key_file(&self) -> PathBuf {

@@ -33,6 +33,9 @@ pub enum ApiError {
     Internal(String),
     #[error("the store is unavailable")]
     Unavailable(String),
+    /// The vault cannot serve (no usable master key); the message says what is missing.
+    #[error("{0}")]
+    VaultUnavailable(String),
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -58,6 +61,7 @@ impl ApiError {
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable_entity"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::VaultUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "vault_unavailable"),
         }
     }
 }

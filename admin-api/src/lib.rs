@@ -13,6 +13,7 @@ mod nhi;
 mod query;
 mod routes;
 mod state;
+pub mod vault;
 
 use std::net::SocketAddr;
 
@@ -28,6 +29,7 @@ pub use auth::Caller;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use state::{AppState, Readiness};
+pub use vault::{Vault, VaultConfig};
 
 /// Admin listener configuration (`[admin]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +64,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::agents::routes())
         .merge(routes::tools::routes())
         .merge(routes::relations::routes())
+        .merge(routes::vault::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = std::sync::Arc::new(doc);

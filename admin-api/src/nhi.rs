@@ -222,12 +222,40 @@ pub(crate) async fn modify(
         next.common_mut().updated_at = OffsetDateTime::now_utc();
         match state.store.update_nhi(next, current.version()).await {
             Err(StoreError::Conflict { .. }) if expected.is_none() => continue,
-            other => return Ok(other?),
+            Ok(updated) => {
+                revoke_leases_on_leaving(state, &current, &updated).await?;
+                return Ok(updated);
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     Err(ApiError::Conflict(
         "the record keeps changing; retry".into(),
     ))
+}
+
+/// Suspending, deprecating or archiving an NHI revokes every lease it holds or grants.
+async fn revoke_leases_on_leaving(state: &AppState, before: &Nhi, after: &Nhi) -> ApiResult<()> {
+    use portcullis_registry::Lifecycle;
+    let (from, to) = (
+        before.common().lifecycle_state,
+        after.common().lifecycle_state,
+    );
+    if from != to
+        && matches!(
+            to,
+            Lifecycle::Suspended | Lifecycle::Deprecated | Lifecycle::Archived
+        )
+    {
+        let reason = format!("the NHI became {}", to.as_str());
+        let revoked =
+            crate::vault::revoke_involving(&state.store, after.tenant(), after.id(), &reason)
+                .await?;
+        if revoked > 0 {
+            tracing::info!(nhi = %after.id(), revoked, "{reason}: its leases are revoked");
+        }
+    }
+    Ok(())
 }
 
 /// A lifecycle change, checked against the allowed transitions.
@@ -344,6 +372,13 @@ pub(crate) async fn delete(
         .into());
     }
     if state.store.delete_nhi(&caller.tenant, current.id()).await? {
+        crate::vault::revoke_involving(
+            &state.store,
+            &caller.tenant,
+            current.id(),
+            "the NHI was deleted",
+        )
+        .await?;
         Ok(())
     } else {
         Err(ApiError::NotFound(format!(

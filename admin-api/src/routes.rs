@@ -4,6 +4,7 @@ pub(crate) mod agents;
 pub(crate) mod relations;
 pub(crate) mod service_accounts;
 pub(crate) mod tools;
+pub(crate) mod vault;
 
 use portcullis_registry::{Lifecycle, Nhi, NhiKind};
 

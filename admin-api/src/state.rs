@@ -16,6 +16,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The registry view the data plane serves from; `/readyz` reports on it when set.
     pub readiness: Option<Readiness>,
+    /// The secrets vault (its master keys, or why there are none).
+    pub vault: crate::vault::Vault,
 }
 
 /// What `/readyz` holds the registry view to.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use portcullis_admin_api::{AppState, Metrics, Readiness};
+use portcullis_admin_api::{AppState, Metrics, Readiness, Vault};
 use portcullis_gateway::Gateway;
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
 use portcullis_registry::tokens::{TokenKey, load_or_create_secret};
@@ -85,6 +85,23 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
 
     let metrics = Metrics::new(registry)?;
     metrics.watch_registry_view(view.clone())?;
+    let keys = config.vault_keys();
+    if let Err(e) = &keys {
+        tracing::warn!("the vault is unavailable (its endpoints answer 503): {e}");
+    }
+    // Superseded secret versions are destroyed once their keeping time is over.
+    let sweeper = store.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            match portcullis_admin_api::vault::sweep(&sweeper).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(destroyed = n, "old secret versions destroyed"),
+                Err(e) => tracing::warn!("secret versions not swept: {e}"),
+            }
+        }
+    });
     let app = portcullis_admin_api::router(
         AppState {
             store,
@@ -94,6 +111,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
                 view,
                 max_staleness,
             }),
+            vault: Vault::new(keys, config.vault.clone()),
         },
         &config.admin,
     );

@@ -25,6 +25,15 @@ impl Api {
 
     /// Started with a registry view for `/readyz` (and its metrics).
     pub(crate) async fn start_with(store: DynStore, readiness: Option<Readiness>) -> Self {
+        Self::start_full(store, readiness, vault()).await
+    }
+
+    /// Started with this vault (its master keys, or none).
+    pub(crate) async fn start_full(
+        store: DynStore,
+        readiness: Option<Readiness>,
+        vault: portcullis_admin_api::Vault,
+    ) -> Self {
         let key = TokenKey::new(vec![42; 32], "portcullis", "portcullis");
         let metrics = Metrics::new(prometheus::Registry::new()).expect("metrics");
         if let Some(r) = &readiness {
@@ -37,6 +46,7 @@ impl Api {
             tokens: key.clone(),
             metrics,
             readiness,
+            vault,
         };
         let config = AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -110,6 +120,20 @@ impl Api {
         let text = resp.text().await.expect("body");
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
+}
+
+/// A vault with one master key; superseded versions kept 2 s, leases at most 10 minutes.
+pub(crate) fn vault() -> portcullis_admin_api::Vault {
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    portcullis_admin_api::Vault::new(
+        portcullis_vault::MasterKeys::from_base64(&key),
+        portcullis_admin_api::VaultConfig {
+            master_key_file: None,
+            keep_versions_secs: 2,
+            max_lease_ttl_secs: 600,
+        },
+    )
 }
 
 /// A SQLite store on a temporary file.

@@ -13,3 +13,4 @@ mod ready;
 mod scenario;
 mod tenants;
 mod tokens;
+mod vault;
