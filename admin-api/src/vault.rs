@@ -57,11 +57,8 @@ impl std::fmt::Debug for Vault {
 }
 
 impl Vault {
-    pub fn new(keys: Result<MasterKeys, VaultError>, config: VaultConfig) -> Self {
-        Self {
-            keys: keys.map(Arc::new),
-            config,
-        }
+    pub fn new(keys: Result<Arc<MasterKeys>, VaultError>, config: VaultConfig) -> Self {
+        Self { keys, config }
     }
 
     /// The keys, or a 503 that says why there are none.

@@ -116,7 +116,41 @@ pub struct UpstreamConfig {
     /// Time allowed for a whole call, in milliseconds.
     #[serde(default = "default_request_ms")]
     pub request_timeout_ms: u64,
+    /// The credential this server needs on every request, from the vault: presented for a
+    /// caller only while it holds an active lease on the secret.
+    #[serde(default)]
+    pub credential: Option<CredentialConfig>,
 }
+
+/// How an upstream's credential is found and presented (`[gateway.upstreams.credential]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialConfig {
+    /// The name of the secret, in the caller's tenant (one NHI of the tenant holds it).
+    pub secret: String,
+    /// The header it goes in, e.g. `Authorization` or `X-Api-Key`.
+    pub header: String,
+    /// The header's value, with `{secret}` where the secret goes: `Bearer {secret}`.
+    #[serde(default = "default_format")]
+    pub format: String,
+}
+
+fn default_format() -> String {
+    "{secret}".into()
+}
+
+/// Headers the gateway sets itself; a credential may not replace them.
+const OWN_HEADERS: [&str; 9] = [
+    "host",
+    "content-type",
+    "content-length",
+    "accept",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "transfer-encoding",
+    "connection",
+    "te",
+];
 
 fn default_connect_ms() -> u64 {
     2_000
@@ -164,6 +198,23 @@ impl GatewayConfig {
                     "upstream `{}`: url `{}` must start with http:// or https://",
                     u.name, u.url
                 ));
+            }
+            if let Some(c) = &u.credential {
+                let header = http::HeaderName::from_bytes(c.header.as_bytes()).map_err(|_| {
+                    format!("upstream `{}`: `{}` is not a header name", u.name, c.header)
+                })?;
+                if OWN_HEADERS.contains(&header.as_str()) {
+                    return Err(format!(
+                        "upstream `{}`: the gateway sets `{}` itself: choose another credential header",
+                        u.name, c.header
+                    ));
+                }
+                if c.format.matches("{secret}").count() != 1 || c.secret.is_empty() {
+                    return Err(format!(
+                        "upstream `{}`: a credential names its `secret` and has `{{secret}}` once in `format`",
+                        u.name
+                    ));
+                }
             }
         }
         let mut issuers = HashSet::new();
@@ -241,6 +292,7 @@ mod tests {
             prefix: prefix.map(str::to_owned),
             connect_timeout_ms: 1,
             request_timeout_ms: 1,
+            credential: None,
         }
     }
 

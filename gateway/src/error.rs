@@ -84,6 +84,11 @@ pub enum Error {
     /// resource URI, say); the message names the configuration error.
     #[error("{0}")]
     Misconfigured(String),
+    /// The upstream needs a credential this caller may not use (no active lease on the
+    /// secret, an expired or missing secret): -32012 on MCP, 403 on REST. The message names
+    /// the secret and never holds its value.
+    #[error("{0}")]
+    Credential(String),
     /// The call needs a human approval first (-32010 on MCP, 403 on REST).
     #[error("`{target}` needs a human approval for this call")]
     ApprovalRequired {

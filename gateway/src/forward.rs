@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::authn::{self, Principal};
+use crate::credentials::Presented;
 use crate::error::Error;
 use crate::jsonrpc::{self, ErrorObject};
 use crate::relay::{self, Relayed};
@@ -32,6 +33,25 @@ pub(crate) struct Target<'a> {
     pub(crate) conversation: &'a Conversation,
 }
 
+/// The credential `to`'s principal presents to `upstream`, if it needs one (see
+/// [`credentials`](crate::credentials)); an error when it needs one the caller may not use.
+pub(crate) fn credential(
+    state: &State,
+    to: Target<'_>,
+    upstream: &str,
+) -> Result<Option<Arc<Presented>>, Error> {
+    let needs = state
+        .config
+        .upstream(upstream)
+        .and_then(|u| u.credential.as_ref());
+    state.catalog.load().credentials.for_call(
+        &to.principal.tenant,
+        &to.principal.id,
+        upstream,
+        needs,
+    )
+}
+
 /// The upstream session to use with `up`: the client session's own (or its replacement
 /// after the upstream lost it), else the principal's. `stale` is a session the upstream
 /// just refused: a new one is opened in its place.
@@ -40,18 +60,31 @@ pub(crate) async fn upstream_session(
     to: Target<'_>,
     up: &Upstream,
     stale: Option<&str>,
+    credential: Option<&Presented>,
 ) -> Result<Option<String>, UpstreamError> {
     match to.conversation {
         // Boxed: the cache's futures are large, and most calls run in a session.
         Conversation::Stateless => {
-            Box::pin(principal_session(state, to.principal, up, stale)).await
+            Box::pin(principal_session(
+                state,
+                to.principal,
+                up,
+                stale,
+                credential,
+            ))
+            .await
         }
         Conversation::Session { id, state: sealed } => {
             match to.conversation.known_upstream(state, &up.name) {
                 Some(sid) if stale != Some(sid.as_str()) => Ok(Some(sid)),
                 _ => {
                     let fresh = up
-                        .open_session(&state.connector, &state.ids, &sealed.capabilities)
+                        .open_session(
+                            &state.connector,
+                            &state.ids,
+                            &sealed.capabilities,
+                            credential,
+                        )
                         .await?;
                     if let Some(sid) = &fresh {
                         state
@@ -71,6 +104,7 @@ async fn principal_session(
     principal: &Principal,
     up: &Upstream,
     stale: Option<&str>,
+    credential: Option<&Presented>,
 ) -> Result<Option<String>, UpstreamError> {
     let key = (
         principal.tenant.clone(),
@@ -93,7 +127,7 @@ async fn principal_session(
         .principal_sessions
         .try_get_with(
             key,
-            up.open_session(&state.connector, &state.ids, &no_capabilities),
+            up.open_session(&state.connector, &state.ids, &no_capabilities, credential),
         )
         .await
         .map_err(|e| (*e).clone())
@@ -115,13 +149,15 @@ pub(crate) async fn exchange(
             UpstreamError::Connect("not configured".into()),
         ));
     };
+    let credential = credential(state, to, upstream)?;
+    let credential = credential.as_deref();
     let started = Instant::now();
     let exchange = tokio::time::timeout(up.request_timeout, async {
         let mut stale = None;
         for _ in 0..2 {
-            let sid = upstream_session(state, to, up, stale.as_deref()).await?;
+            let sid = upstream_session(state, to, up, stale.as_deref(), credential).await?;
             let mut ex = up
-                .post(&state.connector, body.clone(), sid.as_deref())
+                .post(&state.connector, body.clone(), sid.as_deref(), credential)
                 .await?;
             let status = ex.status();
             if (200..300).contains(&status) {
@@ -136,7 +172,7 @@ pub(crate) async fn exchange(
             if status == 400 && sid.is_some() {
                 // Some servers answer 400 for a session they no longer know. Whether or not
                 // that is why, the call is not re-sent: a fresh session is ready for the next.
-                let _ = upstream_session(state, to, up, sid.as_deref()).await;
+                let _ = upstream_session(state, to, up, sid.as_deref(), credential).await;
             }
             return Err(UpstreamError::Status(status));
         }
@@ -386,7 +422,15 @@ pub(crate) async fn stream(
         let Some(up) = state.upstreams.get(&name) else {
             continue;
         };
-        match up.open_stream(&state.connector, &sid).await {
+        let to = Target {
+            principal: &principal,
+            conversation: &conversation,
+        };
+        let credential = credential(state, to, &name).ok().flatten();
+        match up
+            .open_stream(&state.connector, &sid, credential.as_deref())
+            .await
+        {
             Ok(Some(ex)) => {
                 opened += 1;
                 let tx = tx.clone();

@@ -27,6 +27,8 @@ pub(crate) const UNSUPPORTED_VERSION: i64 = -32022;
 pub(crate) const APPROVAL_REQUIRED: i64 = -32010;
 /// Gateway-defined: the upstream failed or timed out.
 pub(crate) const UPSTREAM_ERROR: i64 = -32011;
+/// Gateway-defined: the upstream needs a credential the caller may not use (no lease).
+pub(crate) const CREDENTIAL_UNAVAILABLE: i64 = -32012;
 
 /// Longest method name accepted, in bytes.
 pub(crate) const MAX_METHOD: usize = 128;

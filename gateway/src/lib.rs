@@ -15,6 +15,7 @@ mod audit;
 mod authn;
 mod completion;
 mod config;
+mod credentials;
 mod decide;
 mod discovery;
 mod error;
@@ -52,7 +53,7 @@ use portcullis_registry::tokens::TokenKey;
 use portcullis_registry::{DynStore, Snapshot};
 
 pub use audit::{AuditEvent, AuditSink};
-pub use config::{GatewayConfig, IssuerConfig, UpstreamConfig};
+pub use config::{CredentialConfig, GatewayConfig, IssuerConfig, UpstreamConfig};
 pub use error::Error;
 pub use sample::{sample_tools, serve_sample};
 pub use upstream::UpstreamError;
@@ -122,7 +123,7 @@ fn principal_sessions(
                     return;
                 };
                 let connector = connector.clone();
-                runtime.spawn(async move { up.close_session(&connector, &sid).await });
+                runtime.spawn(async move { up.close_session(&connector, &sid, None).await });
             },
         )
         .build()
@@ -158,6 +159,7 @@ impl Gateway {
             state: Arc::new(state::State {
                 config,
                 catalog: ArcSwap::from_pointee(lookup::Catalog::default()),
+                vault: arc_swap::ArcSwapOption::empty(),
                 engine,
                 validators: validate::Validators::default(),
                 tokens: authn::VerifiedTokens::new(tokens),
@@ -200,10 +202,18 @@ impl Gateway {
         })
     }
 
-    /// Serves calls from this registry snapshot on (the engine gets its own copy).
+    /// Serves calls from this registry snapshot on (the engine gets its own copy). The
+    /// upstream credentials it holds are opened here, once.
     pub fn install(&self, snapshot: &Snapshot) {
-        let catalog = lookup::Catalog::build(snapshot, &self.state.config);
+        let keys = self.state.vault.load_full();
+        let catalog = lookup::Catalog::build(snapshot, &self.state.config, keys.as_deref());
         self.state.catalog.store(Arc::new(catalog));
+    }
+
+    /// The vault's master keys: upstream credentials are opened with them from the next
+    /// [`install`](Self::install) on.
+    pub fn use_vault(&self, keys: Arc<portcullis_vault::MasterKeys>) {
+        self.state.vault.store(Some(keys));
     }
 
     /// Starts listening on the configured address (port 0 picks a free one), on the

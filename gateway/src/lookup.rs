@@ -40,11 +40,20 @@ pub(crate) struct Catalog {
     tools: HashMap<String, HashMap<String, Arc<ToolEntry>>>,
     /// Tenant → id → agent or service account: a principal is found only in its own tenant.
     principals: HashMap<String, HashMap<String, PrincipalEntry>>,
+    /// The upstream credentials the vault holds, and who may use them.
+    pub(crate) credentials: crate::credentials::Credentials,
 }
 
 impl Catalog {
-    pub(crate) fn build(snapshot: &Snapshot, config: &GatewayConfig) -> Self {
-        let mut catalog = Self::default();
+    pub(crate) fn build(
+        snapshot: &Snapshot,
+        config: &GatewayConfig,
+        keys: Option<&portcullis_vault::MasterKeys>,
+    ) -> Self {
+        let mut catalog = Self {
+            credentials: crate::credentials::Credentials::build(snapshot, config, keys),
+            ..Self::default()
+        };
         for nhi in &snapshot.nhis {
             let c = nhi.common();
             match nhi {

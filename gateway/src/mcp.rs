@@ -272,10 +272,22 @@ async fn initialize(
         .cloned()
         .unwrap_or_else(|| json!({}));
     let mut upstreams = BTreeMap::new();
+    let conversation = Conversation::Stateless;
+    let to = Target {
+        principal,
+        conversation: &conversation,
+    };
     for (name, up) in &state.upstreams {
+        // A credential the caller may not use is not presented (its calls are refused).
+        let credential = crate::forward::credential(state, to, name).ok().flatten();
         // An upstream that is down now gets its session when first needed.
         match up
-            .open_session(&state.connector, &state.ids, &capabilities)
+            .open_session(
+                &state.connector,
+                &state.ids,
+                &capabilities,
+                credential.as_deref(),
+            )
             .await
         {
             Ok(Some(sid)) => {
@@ -317,9 +329,15 @@ pub(crate) async fn delete(
     let Conversation::Session { id, .. } = &conversation else {
         return Err(Error::SessionMissing);
     };
+    let to = Target {
+        principal: &principal,
+        conversation: &conversation,
+    };
     for (name, sid) in conversation.upstream_sessions(state) {
         if let Some(up) = state.upstreams.get(&name) {
-            up.close_session(&state.connector, &sid).await;
+            let credential = crate::forward::credential(state, to, &name).ok().flatten();
+            up.close_session(&state.connector, &sid, credential.as_deref())
+                .await;
         }
         state.overrides.invalidate(&(id.clone(), name));
     }

@@ -121,7 +121,15 @@ pub(crate) async fn notification(
             continue;
         };
         let body = Bytes::from(jsonrpc::notification_body(method, params.as_ref()));
-        if let Err(e) = up.deliver(&state.connector, body, Some(&sid)).await {
+        let to = crate::forward::Target {
+            principal,
+            conversation: &conversation,
+        };
+        let credential = crate::forward::credential(state, to, &name).ok().flatten();
+        if let Err(e) = up
+            .deliver(&state.connector, body, Some(&sid), credential.as_deref())
+            .await
+        {
             tracing::warn!(upstream = %name, "cannot relay the client's notification: {e}");
         }
     }
@@ -167,21 +175,32 @@ pub(crate) async fn answer(
     if stateless {
         return Err(unasked());
     }
-    let Conversation::Session { id: session_id, .. } =
-        Conversation::open(state, session, principal)?
-    else {
+    let conversation = Conversation::open(state, session, principal)?;
+    let Conversation::Session { id: session_id, .. } = &conversation else {
         return Err(unasked());
     };
     let pending = state
         .pending
-        .remove(&(session_id, id_key(id)))
+        .remove(&(session_id.clone(), id_key(id)))
         .ok_or_else(unasked)?;
     let Some(up) = state.upstreams.get(&pending.upstream) else {
         return Err(unasked());
     };
     let body = Bytes::from(jsonrpc::response_body(&pending.id, outcome));
-    up.deliver(&state.connector, body, pending.session.as_deref())
-        .await
-        .map_err(|e| Error::upstream(&pending.upstream, e))?;
+    let to = crate::forward::Target {
+        principal,
+        conversation: &conversation,
+    };
+    let credential = crate::forward::credential(state, to, &pending.upstream)
+        .ok()
+        .flatten();
+    up.deliver(
+        &state.connector,
+        body,
+        pending.session.as_deref(),
+        credential.as_deref(),
+    )
+    .await
+    .map_err(|e| Error::upstream(&pending.upstream, e))?;
     Ok(Reply::accepted().into())
 }

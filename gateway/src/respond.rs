@@ -143,6 +143,11 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
             "resource_not_found",
             rpc(200, jsonrpc::RESOURCE_NOT_FOUND),
         ),
+        Error::Credential(_) => (
+            403,
+            "credential_unavailable",
+            rpc(200, jsonrpc::CREDENTIAL_UNAVAILABLE),
+        ),
         Error::Misconfigured(why) => {
             tracing::error!("the gateway's configuration cannot serve a request: {why}");
             (500, "misconfigured", rpc(200, jsonrpc::INTERNAL_ERROR))

@@ -20,6 +20,8 @@ use crate::validate::Validators;
 pub(crate) struct State {
     pub(crate) config: GatewayConfig,
     pub(crate) catalog: ArcSwap<Catalog>,
+    /// The vault's master keys, to open upstream credentials (none: none are presented).
+    pub(crate) vault: arc_swap::ArcSwapOption<portcullis_vault::MasterKeys>,
     pub(crate) engine: Arc<Engine>,
     pub(crate) validators: Validators,
     pub(crate) tokens: crate::authn::VerifiedTokens,

@@ -19,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::config::UpstreamConfig;
+use crate::credentials::Presented;
 use crate::error::Error;
 
 /// The protocol version the gateway asks upstreams for.
@@ -152,8 +153,10 @@ impl Upstream {
         connector: &Connector,
         body: Bytes,
         session_id: Option<&str>,
+        credential: Option<&Presented>,
     ) -> Result<Exchange, UpstreamError> {
-        self.send(connector, "POST", Some(body), session_id).await
+        self.send(connector, "POST", Some(body), session_id, credential)
+            .await
     }
 
     /// POSTs a message that gets no answer but a status (a notification or a client's
@@ -163,8 +166,9 @@ impl Upstream {
         connector: &Connector,
         body: Bytes,
         session_id: Option<&str>,
+        credential: Option<&Presented>,
     ) -> Result<u16, UpstreamError> {
-        let mut ex = self.post(connector, body, session_id).await?;
+        let mut ex = self.post(connector, body, session_id, credential).await?;
         let status = ex.status();
         ex.drain().await;
         ex.release(connector).await;
@@ -177,6 +181,7 @@ impl Upstream {
         method: &str,
         body: Option<Bytes>,
         session_id: Option<&str>,
+        credential: Option<&Presented>,
     ) -> Result<Exchange, UpstreamError> {
         let body = body.unwrap_or_default();
         let peer = self.peer();
@@ -201,6 +206,10 @@ impl Upstream {
             req.insert_header("mcp-session-id", id.to_owned())
                 .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         }
+        if let Some(c) = credential {
+            req.insert_header(c.header.clone(), c.value.clone())
+                .map_err(|_| UpstreamError::Protocol("the credential header is refused".into()))?;
+        }
         let io = |e: Box<pingora::Error>| match e.etype() {
             pingora::ErrorType::ReadTimedout
             | pingora::ErrorType::WriteTimedout
@@ -221,6 +230,7 @@ impl Upstream {
         connector: &Connector,
         ids: &RequestIds,
         capabilities: &Value,
+        credential: Option<&Presented>,
     ) -> Result<Option<String>, UpstreamError> {
         let empty = Value::Object(serde_json::Map::new());
         let capabilities = if capabilities.is_object() {
@@ -233,7 +243,9 @@ impl Upstream {
             "clientInfo": {"name": "portcullis-gateway", "version": env!("CARGO_PKG_VERSION")}
         });
         let init = crate::jsonrpc::request_body(&ids.next(), "initialize", Some(&params));
-        let mut ex = self.post(connector, Bytes::from(init), None).await?;
+        let mut ex = self
+            .post(connector, Bytes::from(init), None, credential)
+            .await?;
         let status = ex.status();
         let id = ex.header("mcp-session-id");
         ex.drain().await;
@@ -244,7 +256,7 @@ impl Upstream {
             )));
         }
         let note = crate::jsonrpc::notification_body("notifications/initialized", None);
-        self.deliver(connector, Bytes::from(note), id.as_deref())
+        self.deliver(connector, Bytes::from(note), id.as_deref(), credential)
             .await?;
         Ok(id)
     }
@@ -267,7 +279,7 @@ impl Upstream {
             "sampling": {},
             "roots": {"listChanged": true},
         });
-        let id = self.open_session(connector, ids, &every).await?;
+        let id = self.open_session(connector, ids, &every, None).await?;
         guard.clone_from(&id);
         Ok(id)
     }
@@ -296,7 +308,7 @@ impl Upstream {
             let id = ids.next();
             let body = crate::jsonrpc::request_body(&id, family.method(), params.as_ref());
             let ex = self
-                .post(connector, Bytes::from(body), sid.as_deref())
+                .post(connector, Bytes::from(body), sid.as_deref(), None)
                 .await?;
             let status = ex.status();
             if status == 404 {
@@ -333,8 +345,11 @@ impl Upstream {
         &self,
         connector: &Connector,
         session_id: &str,
+        credential: Option<&Presented>,
     ) -> Result<Option<Exchange>, UpstreamError> {
-        let mut ex = self.send(connector, "GET", None, Some(session_id)).await?;
+        let mut ex = self
+            .send(connector, "GET", None, Some(session_id), credential)
+            .await?;
         let status = ex.status();
         if status == 200 && ex.is_sse() {
             ex.http.set_read_timeout(None);
@@ -349,8 +364,16 @@ impl Upstream {
     }
 
     /// Ends an upstream session (DELETE), best effort.
-    pub(crate) async fn close_session(&self, connector: &Connector, id: &str) {
-        if let Ok(mut ex) = self.send(connector, "DELETE", None, Some(id)).await {
+    pub(crate) async fn close_session(
+        &self,
+        connector: &Connector,
+        id: &str,
+        credential: Option<&Presented>,
+    ) {
+        if let Ok(mut ex) = self
+            .send(connector, "DELETE", None, Some(id), credential)
+            .await
+        {
             ex.drain().await;
             ex.release(connector).await;
         }

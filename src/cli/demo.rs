@@ -37,6 +37,7 @@ pub(crate) async fn configure(config: &mut Config) -> anyhow::Result<()> {
         prefix: None,
         connect_timeout_ms: 1_000,
         request_timeout_ms: 10_000,
+        credential: None,
     }];
     Ok(())
 }

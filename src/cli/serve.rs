@@ -61,6 +61,13 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
         )
         .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
     );
+    // The vault's master keys open upstream credentials in the gateway and secrets in the
+    // admin API; without them both run, and vault endpoints answer 503.
+    let keys = config.vault_keys().map(Arc::new);
+    match &keys {
+        Ok(keys) => gateway.use_vault(keys.clone()),
+        Err(e) => tracing::warn!("the vault is unavailable (its endpoints answer 503): {e}"),
+    }
     // The follower keeps the engine and the gateway on the newest registry revision. If the
     // first snapshot does not install, the start goes on: every call is refused (no principal
     // is known), `/readyz` says why, and the follower keeps retrying.
@@ -85,10 +92,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
 
     let metrics = Metrics::new(registry)?;
     metrics.watch_registry_view(view.clone())?;
-    let keys = config.vault_keys();
-    if let Err(e) = &keys {
-        tracing::warn!("the vault is unavailable (its endpoints answer 503): {e}");
-    }
+
     // Superseded secret versions are destroyed once their keeping time is over.
     let sweeper = store.clone();
     tokio::spawn(async move {

@@ -127,7 +127,7 @@ pub(crate) fn vault() -> portcullis_admin_api::Vault {
     use base64::Engine as _;
     let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
     portcullis_admin_api::Vault::new(
-        portcullis_vault::MasterKeys::from_base64(&key),
+        portcullis_vault::MasterKeys::from_base64(&key).map(std::sync::Arc::new),
         portcullis_admin_api::VaultConfig {
             master_key_file: None,
             keep_versions_secs: 2,

@@ -68,13 +68,16 @@ fn upstream(url: String) -> Upstream {
         prefix: None,
         connect_timeout_ms: 1_000,
         request_timeout_ms: 2_000,
+        credential: None,
     })
     .expect("upstream")
 }
 
 /// Posts once and reads the whole answer.
 async fn call(up: &Upstream, connector: &Connector) -> Result<u16, UpstreamError> {
-    let mut ex = up.post(connector, Bytes::from_static(b"{}"), None).await?;
+    let mut ex = up
+        .post(connector, Bytes::from_static(b"{}"), None, None)
+        .await?;
     let status = ex.status();
     ex.drain().await;
     ex.release(connector).await;

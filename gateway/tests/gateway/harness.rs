@@ -36,6 +36,9 @@ pub(crate) struct World {
     pub(crate) outsider: String,
     pub(crate) http: reqwest::Client,
     _gateway: GatewayHandle,
+    engine: Arc<Engine>,
+    /// The two replicas, to install a new registry snapshot into.
+    gateways: [Gateway; 2],
     _dir: tempfile::TempDir,
 }
 
@@ -61,6 +64,61 @@ fn tool(name: &str, upstream: &str, schema: Value) -> Nhi {
     })
 }
 
+/// Stores the secret `crm-api-key` of the NHI `owner` (version 1: [`CANARY`]) and a lease on
+/// it for `holder`, valid ten minutes.
+async fn add_secret(store: &DynStore, owner: &str, holder: &str) {
+    use portcullis_registry::vault::{Lease, Secret, SecretVersion, VaultDoc, VaultKind};
+    let now = time::OffsetDateTime::now_utc();
+    let owner: uuid::Uuid = owner.parse().expect("uuid");
+    let mut secret = Secret {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: "acme".into(),
+        nhi_id: owner,
+        name: "crm-api-key".into(),
+        secret_type: "api_key".into(),
+        expires_at: None,
+        rotation_interval_days: None,
+        current_version: 1,
+        created_at: now,
+        updated_at: now,
+        versions: Vec::new(),
+    };
+    let (nhi, id) = (owner.to_string(), secret.id.to_string());
+    let sealed = master_keys()
+        .seal(
+            &portcullis_vault::Binding {
+                tenant: "acme",
+                nhi: &nhi,
+                secret: &id,
+                version: 1,
+            },
+            CANARY.as_bytes(),
+        )
+        .expect("seal");
+    secret.versions.push(SecretVersion {
+        version: 1,
+        sealed,
+        created_at: now,
+        destroy_at: None,
+    });
+    let doc = VaultDoc::new("acme", VaultKind::Secret, &id, &secret).expect("doc");
+    store.put_vault(doc, None).await.expect("secret");
+    let lease = Lease {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: "acme".into(),
+        nhi_id: owner,
+        secret_id: secret.id,
+        consumer_nhi_id: holder.parse().expect("uuid"),
+        issued_at: now,
+        expires_at: now + std::time::Duration::from_secs(600),
+        max_expires_at: now + std::time::Duration::from_secs(600),
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    let doc = VaultDoc::new("acme", VaultKind::Lease, &lease.id.to_string(), &lease).expect("doc");
+    store.put_vault(doc, None).await.expect("lease");
+}
+
 /// What a test world differs in.
 #[derive(Default)]
 pub(crate) struct Setup {
@@ -68,7 +126,22 @@ pub(crate) struct Setup {
     pub(crate) issuers: Vec<IssuerConfig>,
     /// A policy directory instead of the shipped one.
     pub(crate) policies: Option<std::path::PathBuf>,
+    /// `crm` needs the vault secret `crm-api-key` (held by its `echo` tool, leased to
+    /// `reader`, not to `writer`, who is granted `crm_echo` too), presented as `x-api-key`.
+    pub(crate) vault: bool,
 }
+
+/// The master key of worlds with a vault.
+pub(crate) fn master_keys() -> portcullis_vault::MasterKeys {
+    use base64::Engine as _;
+    portcullis_vault::MasterKeys::from_base64(
+        &base64::engine::general_purpose::STANDARD.encode([11u8; 32]),
+    )
+    .expect("key")
+}
+
+/// The value of `crm-api-key`: it must never show anywhere but in `x-api-key` upstream.
+pub(crate) const CANARY: &str = "canary-5be1 crm-live-key";
 
 impl World {
     pub(crate) async fn start() -> Self {
@@ -85,7 +158,11 @@ impl World {
     }
 
     pub(crate) async fn start_with(setup: Setup) -> Self {
-        let Setup { issuers, policies } = setup;
+        let Setup {
+            issuers,
+            policies,
+            vault,
+        } = setup;
         let (addr, seen) = upstream::start("files").await;
         let (crm_addr, crm) = upstream::start("crm").await;
         let dir = tempfile::tempdir().expect("tempdir");
@@ -135,6 +212,18 @@ impl World {
         let ask = add(&store, tool("ask", "files", any.clone())).await;
         let crm_ask = add(&store, tool("ask", "crm", any.clone())).await;
         let crm_echo = add(&store, tool("echo", "crm", any.clone())).await;
+        if vault {
+            store
+                .put_relation(Relation::new(
+                    "acme",
+                    RelationKind::ToolGrant,
+                    &writer,
+                    &crm_echo,
+                ))
+                .await
+                .expect("grant");
+            add_secret(&store, &crm_echo, &reader).await;
+        }
         for (agent, t) in [
             (&writer, &echo),
             (&reader, &crm_ask),
@@ -170,6 +259,7 @@ impl World {
                     prefix: None,
                     connect_timeout_ms: 1000,
                     request_timeout_ms: 1500,
+                    credential: None,
                 },
                 UpstreamConfig {
                     name: "crm".into(),
@@ -177,6 +267,11 @@ impl World {
                     prefix: None,
                     connect_timeout_ms: 1000,
                     request_timeout_ms: 1500,
+                    credential: vault.then(|| portcullis_gateway::CredentialConfig {
+                        secret: "crm-api-key".into(),
+                        header: "x-api-key".into(),
+                        format: "key {secret}".into(),
+                    }),
                 },
                 UpstreamConfig {
                     name: "down".into(),
@@ -184,6 +279,7 @@ impl World {
                     prefix: None,
                     connect_timeout_ms: 500,
                     request_timeout_ms: 1000,
+                    credential: None,
                 },
             ],
             issuers,
@@ -213,12 +309,18 @@ impl World {
             Some(store.clone()),
         )
         .expect("replica");
+        if vault {
+            let keys = Arc::new(master_keys());
+            gateway.use_vault(keys.clone());
+            replica.use_vault(keys);
+        }
         let snapshot = store.snapshot().await.expect("snapshot");
         engine.set_directory(Arc::new(snapshot.to_directory().expect("directory")));
         gateway.install(&snapshot);
         replica.install(&snapshot);
         let handle = gateway.start().expect("start");
-        let replica = replica.start().expect("start replica");
+        let replica_gateway = replica;
+        let replica = replica_gateway.start().expect("start replica");
         Self {
             url: format!("http://{}/mcp", handle.addr),
             replica_url: format!("http://{}/mcp", replica.addr),
@@ -235,6 +337,8 @@ impl World {
             outsider,
             http: reqwest::Client::new(),
             _gateway: handle,
+            engine,
+            gateways: [gateway, replica_gateway],
             _dir: dir,
         }
     }
@@ -340,6 +444,16 @@ impl World {
 }
 
 impl World {
+    /// Takes a new registry snapshot into the engine and both replicas (a follower would).
+    pub(crate) async fn reinstall(&self) {
+        let snapshot = self.store.snapshot().await.expect("snapshot");
+        self.engine
+            .set_directory(Arc::new(snapshot.to_directory().expect("directory")));
+        for g in &self.gateways {
+            g.install(&snapshot);
+        }
+    }
+
     /// Every audit event written so far (the writer is asynchronous: waits for `n`).
     pub(crate) async fn audit(&self, n: usize) -> Vec<portcullis_gateway::AuditEvent> {
         for _ in 0..100 {

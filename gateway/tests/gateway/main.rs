@@ -9,6 +9,7 @@
 )]
 
 mod calls;
+mod credentials;
 mod families;
 mod harness;
 mod issuers;

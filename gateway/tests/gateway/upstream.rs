@@ -35,6 +35,8 @@ pub(crate) struct Seen {
     pub(crate) capabilities: Mutex<Vec<Value>>,
     /// Every message received, as parsed, with its session (empty before initialize).
     pub(crate) messages: Mutex<Vec<(String, Value)>>,
+    /// The `x-api-key` header of every POST, with its method.
+    pub(crate) api_keys: Mutex<Vec<(String, Option<String>)>>,
 }
 
 impl Seen {
@@ -93,6 +95,13 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
         .unwrap_or_default()
         .to_owned();
     seen.messages.lock().push((from, msg.clone()));
+    seen.api_keys.lock().push((
+        method.clone(),
+        headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    ));
     if method == "initialize" {
         seen.capabilities
             .lock()
