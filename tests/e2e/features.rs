@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::{bin, shipped};
+use crate::cli::shipped;
 use crate::interop::{
     Admin, INSTALL, Proc, free_port, interop_dir, issue_token, start_everything, wait_listed,
-    wait_listening,
 };
 
 const REPEAT: u64 = 20;
@@ -118,15 +117,7 @@ async fn every_feature_of_server_everything_works_the_same_through_the_gateway()
         ),
     )
     .expect("config");
-    let mut serve = bin();
-    serve.arg("serve").arg("--config").arg(&config);
-    let mut portcullis = Proc::spawn("portcullis serve", serve, logs.join("portcullis.log"));
-    assert!(
-        wait_listening(&mut portcullis, admin_port, Duration::from_secs(30)).await
-            && wait_listening(&mut portcullis, gateway_port, Duration::from_secs(30)).await,
-        "portcullis serve did not come up:\n{}",
-        portcullis.log()
-    );
+    let mut portcullis = crate::interop::serve(&config, logs, admin_port, gateway_port).await;
 
     // Every tool the server offers, registered with its own schema and granted.
     let http = reqwest::Client::new();

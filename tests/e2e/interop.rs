@@ -173,6 +173,23 @@ pub(crate) async fn start_everything(name: &str, port: Option<u16>, logs: &Path)
     panic!("server-everything `{name}` did not start (see its logs in {logs:?})");
 }
 
+/// Starts `portcullis serve --config config` and waits for both of its listeners.
+pub(crate) async fn serve(config: &Path, logs: &Path, admin_port: u16, gateway_port: u16) -> Proc {
+    let mut cmd = bin();
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(config)
+        .env("NO_COLOR", "1");
+    let mut portcullis = Proc::spawn("portcullis serve", cmd, logs.join("portcullis.log"));
+    assert!(
+        wait_listening(&mut portcullis, admin_port, Duration::from_secs(30)).await
+            && wait_listening(&mut portcullis, gateway_port, Duration::from_secs(30)).await,
+        "portcullis serve did not come up:\n{}",
+        portcullis.log()
+    );
+    portcullis
+}
+
 /// A token from `portcullis token issue` with the server's configuration.
 pub(crate) fn issue_token(config: &Path, sub: &str, tenant: &str, admin: bool) -> String {
     let mut cmd = bin();
@@ -347,20 +364,8 @@ impl World {
             ),
         )
         .expect("config");
-        let mut serve = bin();
-        serve
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("NO_COLOR", "1");
-        let mut portcullis = Proc::spawn("portcullis serve", serve, logs.join("portcullis.log"));
+        let portcullis = serve(&config, logs, admin_port, gateway_port).await;
         let admin_base = format!("http://127.0.0.1:{admin_port}");
-        assert!(
-            wait_listening(&mut portcullis, admin_port, Duration::from_secs(30)).await
-                && wait_listening(&mut portcullis, gateway_port, Duration::from_secs(30)).await,
-            "portcullis serve did not come up:\n{}",
-            portcullis.log()
-        );
         let http = reqwest::Client::new();
         let health = http
             .get(format!("{admin_base}/healthz"))

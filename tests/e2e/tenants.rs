@@ -165,15 +165,7 @@ async fn two_tenants_with_one_user_id(backend: &str) {
         ),
     )
     .expect("config");
-    let mut serve = bin();
-    serve.arg("serve").arg("--config").arg(&config);
-    let mut portcullis = Proc::spawn("portcullis serve", serve, logs.join("portcullis.log"));
-    assert!(
-        wait_listening(&mut portcullis, admin_port, Duration::from_secs(30)).await
-            && wait_listening(&mut portcullis, gateway_port, Duration::from_secs(30)).await,
-        "portcullis serve did not come up:\n{}",
-        portcullis.log()
-    );
+    let mut portcullis = crate::interop::serve(&config, logs, admin_port, gateway_port).await;
 
     let http = reqwest::Client::new();
     let admin_base = format!("http://127.0.0.1:{admin_port}");
