@@ -2,8 +2,8 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use portcullis_identity::TokenKey;
 use portcullis_registry::check_tenant_id;
-use portcullis_registry::tokens::TokenKey;
 
 use crate::error::ApiError;
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_registry::tokens::TokenKey;
+use portcullis_identity::TokenKey;
 use portcullis_registry::{DynStore, RegistryView};
 
 use crate::auth::HasTokenKey;

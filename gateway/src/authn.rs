@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use pingora::proxy::Session;
+use portcullis_identity::{Claims, TokenKey, unexpired};
 use portcullis_registry::NhiKind;
-use portcullis_registry::tokens::{Claims, TokenKey, unexpired};
 
 use crate::error::Error;
 use crate::jwks::Issuers;
@@ -190,7 +190,7 @@ fn acting<'a>(
 mod tests {
     use std::sync::Arc;
 
-    use portcullis_registry::tokens::{Claims, TokenKey};
+    use portcullis_identity::{Claims, TokenKey};
 
     use super::VerifiedTokens;
 

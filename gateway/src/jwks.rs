@@ -11,7 +11,7 @@
 //! else (the gateway's own HS256 tokens, which carry no `kid`) is left to [`TokenKey`]. The
 //! chosen issuer then refuses `HS*` outright and checks signature, `exp`, `iss` and `aud`.
 //!
-//! [`TokenKey`]: portcullis_registry::tokens::TokenKey
+//! [`TokenKey`]: portcullis_identity::TokenKey
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use pingora::connectors::http::Connector;
 use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
-use portcullis_registry::tokens::{Actor, Claims};
+use portcullis_identity::{Actor, Claims};
 use serde_json::{Map, Value};
 
 use crate::config::IssuerConfig;

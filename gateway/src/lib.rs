@@ -48,8 +48,8 @@ use arc_swap::ArcSwap;
 use pingora::connectors::http::Connector;
 use pingora::server::configuration::ServerConf;
 use pingora::services::Service as _;
+use portcullis_identity::TokenKey;
 use portcullis_policy::Engine;
-use portcullis_registry::tokens::TokenKey;
 use portcullis_registry::{DynStore, Snapshot};
 
 pub use audit::{AuditEvent, AuditSink};

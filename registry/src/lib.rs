@@ -17,7 +17,6 @@ mod sqlite;
 mod store;
 #[cfg(feature = "test-util")]
 pub mod testutil;
-pub mod tokens;
 pub mod vault;
 
 pub use error::StoreError;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use portcullis_gateway::{UpstreamConfig, sample_tools, serve_sample};
-use portcullis_registry::tokens::TokenKey;
+use portcullis_identity::TokenKey;
 use portcullis_registry::{
     Agent, AgentFields, Common, DynStore, Nhi, Relation, RelationKind, Tool, ToolFields,
 };

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use portcullis_admin_api::{AppState, Metrics, Readiness, Vault};
 use portcullis_gateway::Gateway;
+use portcullis_identity::{TokenKey, load_or_create_secret};
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
-use portcullis_registry::tokens::{TokenKey, load_or_create_secret};
 use portcullis_registry::{DynStore, RedisStore, RegistryView, SqliteStore};
 
 use crate::config::{Backend, Config};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use portcullis_registry::tokens::TokenKey;
+use portcullis_identity::TokenKey;
 
 use crate::config::Config;
 

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use portcullis_admin_api::{AdminConfig, AppState, Metrics, Readiness};
+use portcullis_identity::TokenKey;
 use portcullis_registry::DynStore;
-use portcullis_registry::tokens::TokenKey;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

@@ -190,10 +190,9 @@ async fn scenario(api: &Api) {
         .call(Method::GET, "/nhi/agents", Some("not.a.token"), None)
         .await;
     assert_error(st, &b, StatusCode::UNAUTHORIZED, "token");
-    let forged =
-        portcullis_registry::tokens::TokenKey::new(vec![1; 32], "portcullis", "portcullis")
-            .issue("root", "acme", &["admin".into()], 60)
-            .expect("sign");
+    let forged = portcullis_identity::TokenKey::new(vec![1; 32], "portcullis", "portcullis")
+        .issue("root", "acme", &["admin".into()], 60)
+        .expect("sign");
     let (st, b) = api
         .call(Method::GET, "/nhi/agents", Some(&forged), None)
         .await;

@@ -154,19 +154,17 @@ async fn tokens_are_checked() {
             && challenge.contains("/.well-known/oauth-protected-resource"),
         "{challenge}"
     );
-    let forged =
-        portcullis_registry::tokens::TokenKey::new(vec![1; 32], "portcullis", "portcullis")
-            .issue(&w.reader, "acme", &[], 60)
-            .unwrap();
+    let forged = portcullis_identity::TokenKey::new(vec![1; 32], "portcullis", "portcullis")
+        .issue(&w.reader, "acme", &[], 60)
+        .unwrap();
     let (status, _, body) = w.post(Some(&forged), call.clone()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("invalid_token"))
     );
-    let wrong_audience =
-        portcullis_registry::tokens::TokenKey::new(vec![9; 32], "portcullis", "elsewhere")
-            .issue(&w.reader, "acme", &[], 60)
-            .unwrap();
+    let wrong_audience = portcullis_identity::TokenKey::new(vec![9; 32], "portcullis", "elsewhere")
+        .issue(&w.reader, "acme", &[], 60)
+        .unwrap();
     let (status, _, body) = w.post(Some(&wrong_audience), call.clone()).await;
     assert!(
         status == 401 && body["message"].as_str().unwrap().contains("audience"),

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use portcullis_gateway::{Gateway, GatewayConfig, GatewayHandle, IssuerConfig, UpstreamConfig};
+use portcullis_identity::TokenKey;
 use portcullis_policy::{Engine, EngineConfig};
-use portcullis_registry::tokens::TokenKey;
 use portcullis_registry::{
     Agent, AgentFields, Common, DynStore, Lifecycle, Nhi, Relation, RelationKind, SqliteStore,
     Tool, ToolFields,

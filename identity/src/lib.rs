@@ -1,5 +1,6 @@
-//! Bearer tokens issued and verified by Portcullis itself (HS256, a key in the data
-//! directory). Both the admin API and the gateway verify with the same key.
+//! Portcullis identities: the bearer tokens Portcullis issues and verifies itself (HS256, a
+//! key in the data directory), and RFC 8693 delegation chains. Both the admin API and the
+//! gateway verify with the same key; external issuers' tokens are the gateway's concern.
 
 use std::path::Path;
 
