@@ -2,7 +2,11 @@
 //! key in the data directory), and RFC 8693 delegation chains. Both the admin API and the
 //! gateway verify with the same key; external issuers' tokens are the gateway's concern.
 
+mod agent;
+
 use std::path::Path;
+
+pub use agent::{ACCESS_TTL_SECS, AgentTokens};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -158,7 +162,7 @@ impl TokenKey {
     }
 }
 
-fn describe(e: &jsonwebtoken::errors::Error) -> String {
+pub(crate) fn describe(e: &jsonwebtoken::errors::Error) -> String {
     use jsonwebtoken::errors::ErrorKind as K;
     match e.kind() {
         K::ExpiredSignature => "token expired".into(),
@@ -195,7 +199,7 @@ pub fn load_or_create_secret(path: &Path, what: &str) -> Result<Vec<u8>, String>
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -219,7 +223,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
