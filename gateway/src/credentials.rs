@@ -110,6 +110,7 @@ impl Credentials {
                             });
                     }
                 }
+                VaultKind::Client => {}
             }
         }
         let tenants: std::collections::BTreeSet<&str> =

@@ -3,10 +3,12 @@
 //! gateway verify with the same key; external issuers' tokens are the gateway's concern.
 
 mod agent;
+mod client;
 
 use std::path::Path;
 
 pub use agent::{ACCESS_TTL_SECS, AgentTokens};
+pub use client::{hash_client_secret, new_client_secret, verify_client_secret};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};

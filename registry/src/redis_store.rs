@@ -210,7 +210,7 @@ static SNAPSHOT: LazyLock<Script> = LazyLock::new(|| {
         "      table.insert(rels, {t, k, h[i], h[i + 1]})\n",
         "    end\n",
         "  end\n",
-        "  for _, k in ipairs({'secret', 'lease'}) do\n",
+        "  for _, k in ipairs({'secret', 'lease', 'client'}) do\n",
         "    for _, id in ipairs(redis.call('SMEMBERS', p .. ':vidx:' .. t .. ':' .. k)) do\n",
         "      local vb = redis.call('HMGET', p .. ':vault:' .. t .. ':' .. k .. ':' .. id, 'v', 'b')\n",
         "      if vb[1] then table.insert(vault, {t, k, id, vb[1], vb[2]}) end\n",

@@ -17,6 +17,8 @@ use crate::error::StoreError;
 pub enum VaultKind {
     Secret,
     Lease,
+    /// How an agent or service account authenticates at the token endpoint (id: the NHI's).
+    Client,
 }
 
 impl VaultKind {
@@ -24,6 +26,7 @@ impl VaultKind {
         match self {
             Self::Secret => "secret",
             Self::Lease => "lease",
+            Self::Client => "client",
         }
     }
 
@@ -31,6 +34,7 @@ impl VaultKind {
         match text {
             "secret" => Some(Self::Secret),
             "lease" => Some(Self::Lease),
+            "client" => Some(Self::Client),
             _ => None,
         }
     }
@@ -71,6 +75,25 @@ impl VaultDoc {
     pub fn lease(&self) -> Result<Lease, StoreError> {
         Ok(serde_json::from_str(&self.body)?)
     }
+
+    pub fn client(&self) -> Result<ClientCredentials, StoreError> {
+        Ok(serde_json::from_str(&self.body)?)
+    }
+}
+
+/// How an agent or service account proves who it is at the token endpoint: a client
+/// secret (kept only as its Argon2id hash) and/or a public key (a JWK) that verifies the
+/// JWT assertions it signs (RFC 7523).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientCredentials {
+    pub tenant_id: String,
+    pub nhi_id: Uuid,
+    #[serde(default)]
+    pub secret_hash: Option<String>,
+    #[serde(default)]
+    pub public_jwk: Option<serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
 }
 
 /// A secret of an NHI: metadata, and its versions (sealed values, never plaintext).
