@@ -87,6 +87,8 @@ impl Default for PolicyConfig {
 pub(crate) struct AuthConfig {
     /// Default: `<data_dir>/signing.key`.
     pub(crate) signing_key_file: Option<PathBuf>,
+    /// Default: `<data_dir>/agent-token.keys`.
+    pub(crate) agent_key_file: Option<PathBuf>,
     pub(crate) issuer: String,
     pub(crate) audience: String,
 }
@@ -95,6 +97,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             signing_key_file: None,
+            agent_key_file: None,
             issuer: "portcullis".into(),
             audience: "portcullis".into(),
         }
@@ -128,6 +131,13 @@ impl Config {
     ) -> Result<portcullis_vault::MasterKeys, portcullis_vault::VaultError> {
         let env = std::env::var("VAULT_MASTER_KEY").ok();
         portcullis_vault::MasterKeys::load(env.as_deref(), self.vault.master_key_file.as_deref())
+    }
+
+    pub(crate) fn agent_key_file(&self) -> PathBuf {
+        self.auth
+            .agent_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("agent-token.keys"))
     }
 
     pub(crate) fn signing_key_file(&self) -> PathBuf {

@@ -19,6 +19,12 @@ pub(crate) enum Route {
     RestCall(String),
     /// RFC 9728 protected resource metadata.
     ResourceMetadata,
+    /// `POST /oauth/token`.
+    Token,
+    /// `GET /jwks.json`: the keys of the tokens the gateway issues.
+    Jwks,
+    /// RFC 8414 authorization server metadata.
+    AuthServerMetadata,
     NotFound,
 }
 
@@ -43,6 +49,9 @@ pub(crate) fn route(session: &Session) -> Route {
         ("GET", p) if p.starts_with("/.well-known/oauth-protected-resource") => {
             Route::ResourceMetadata
         }
+        ("POST", "/oauth/token") => Route::Token,
+        ("GET", "/jwks.json") => Route::Jwks,
+        ("GET", "/.well-known/oauth-authorization-server") => Route::AuthServerMetadata,
         _ => Route::NotFound,
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use pingora::proxy::Session;
-use portcullis_identity::{Claims, TokenKey, unexpired};
+use portcullis_identity::{AgentTokens, Claims, TokenKey, unexpired};
 use portcullis_registry::NhiKind;
 
 use crate::error::Error;
@@ -56,6 +56,23 @@ impl VerifiedTokens {
     /// Verifies one of the gateway's own tokens. They carry the gateway's own clock's
     /// times, so there is no leeway: a token is refused from its `exp` second on.
     pub(crate) fn verify(&self, token: &str) -> Result<Arc<Claims>, Error> {
+        self.verify_with(token, |t| self.key.verify(t))
+    }
+
+    /// As [`verify`](Self::verify), for a token the gateway's agent-token keys signed.
+    pub(crate) fn verify_agent(
+        &self,
+        token: &str,
+        agents: &AgentTokens,
+    ) -> Result<Arc<Claims>, Error> {
+        self.verify_with(token, |t| agents.verify(t))
+    }
+
+    fn verify_with(
+        &self,
+        token: &str,
+        check: impl FnOnce(&str) -> Result<Claims, portcullis_identity::TokenError>,
+    ) -> Result<Arc<Claims>, Error> {
         if let Some(claims) = self.seen.get(token) {
             if unexpired(claims.exp) {
                 return Ok(claims);
@@ -63,13 +80,33 @@ impl VerifiedTokens {
             self.seen.invalidate(token);
             return Err(Error::TokenInvalid("token expired".into()));
         }
-        let claims = Arc::new(
-            self.key
-                .verify(token)
-                .map_err(|e| Error::TokenInvalid(e.to_string()))?,
-        );
+        let claims = Arc::new(check(token).map_err(|e| Error::TokenInvalid(e.to_string()))?);
         self.seen.insert(token.to_owned(), claims.clone());
         Ok(claims)
+    }
+}
+
+/// Whether `token` is one the gateway's agent-token keys signed (EdDSA under a known `kid`).
+fn is_agent_token(token: &str, agents: &AgentTokens) -> bool {
+    jsonwebtoken::decode_header(token).is_ok_and(|h| {
+        h.alg == jsonwebtoken::Algorithm::EdDSA && h.kid.as_deref().is_some_and(|k| agents.knows(k))
+    })
+}
+
+/// Verifies a bearer token of any kind the gateway accepts: its own agent tokens, an
+/// external issuer's, or its own HS256 ones.
+pub(crate) async fn verify_token(
+    token: &str,
+    own: &VerifiedTokens,
+    issuers: &Issuers,
+    agents: Option<&AgentTokens>,
+) -> Result<Arc<Claims>, Error> {
+    if let Some(agents) = agents.filter(|a| is_agent_token(token, a)) {
+        return own.verify_agent(token, agents);
+    }
+    match issuers.verify(token).await {
+        Some(verified) => verified.map(Arc::new),
+        None => own.verify(token),
     }
 }
 
@@ -85,7 +122,15 @@ pub(crate) async fn caller(
         .get("authorization")
         .and_then(|v| v.to_str().ok());
     let catalog = state.catalog.load();
-    let principal = authenticate(header, &state.tokens, &state.issuers, &catalog).await?;
+    let agents = state.agent_tokens.load_full();
+    let principal = authenticate(
+        header,
+        &state.tokens,
+        &state.issuers,
+        agents.as_deref(),
+        &catalog,
+    )
+    .await?;
     log.principal = Some(principal.id.clone());
     log.tenant = Some(principal.tenant.clone());
     log.chain.clone_from(&principal.chain);
@@ -104,6 +149,7 @@ pub(crate) async fn authenticate(
     header: Option<&str>,
     own: &VerifiedTokens,
     issuers: &Issuers,
+    agents: Option<&AgentTokens>,
     catalog: &Catalog,
 ) -> Result<Principal, Error> {
     let header = header.ok_or(Error::TokenMissing)?;
@@ -115,10 +161,7 @@ pub(crate) async fn authenticate(
         .ok_or_else(|| {
             Error::TokenInvalid("the Authorization header is not a bearer token".into())
         })?;
-    let claims = match issuers.verify(token).await {
-        Some(verified) => verified.map(Arc::new),
-        None => own.verify(token),
-    }?;
+    let claims = verify_token(token, own, issuers, agents).await?;
     let tenant = claims.tenant.as_str();
     portcullis_registry::check_tenant_id(tenant)
         .map_err(|why| Error::TokenInvalid(format!("token tenant: {why}")))?;

@@ -11,6 +11,10 @@ use serde::Deserialize;
 pub struct GatewayConfig {
     /// Address of the MCP listener.
     pub listen: SocketAddr,
+    /// The base URL clients reach this gateway at (`https://gw.example`): the issuer of the
+    /// access tokens it issues, and where its token endpoint is. Default: `http://<listen>`.
+    /// Every replica behind one address needs the same.
+    pub public_url: Option<String>,
     /// Largest request body accepted, in bytes (413 past it).
     pub body_limit: usize,
     /// The key (hex, 32 bytes) that seals MCP session ids; every replica needs the same
@@ -33,6 +37,7 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             body_limit: 1024 * 1024,
             session_key_file: None,
             allowed_origins: Vec::new(),

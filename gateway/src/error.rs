@@ -103,6 +103,14 @@ pub enum Error {
         upstream: String,
         error: UpstreamError,
     },
+    /// A refusal at the token endpoint, in OAuth's own shape (RFC 6749, 5.2): `code` is the
+    /// `error`, `description` the `error_description`.
+    #[error("{description}")]
+    OAuth {
+        status: u16,
+        code: &'static str,
+        description: String,
+    },
     /// A fault of the gateway's own; the detail is logged, the client sees a generic text.
     #[error("internal error")]
     Internal(String),

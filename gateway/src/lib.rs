@@ -19,6 +19,7 @@ mod credentials;
 mod decide;
 mod discovery;
 mod error;
+mod exchange;
 mod federate;
 mod forward;
 mod jsonrpc;
@@ -26,6 +27,7 @@ mod jwks;
 mod lookup;
 mod mcp;
 mod metrics;
+mod oauth;
 mod prompts;
 mod proxy;
 mod relay;
@@ -160,6 +162,16 @@ impl Gateway {
                 config,
                 catalog: ArcSwap::from_pointee(lookup::Catalog::default()),
                 vault: arc_swap::ArcSwapOption::empty(),
+                agent_tokens: arc_swap::ArcSwapOption::empty(),
+                agent_key_file: parking_lot::Mutex::new(None),
+                public_url: ArcSwap::from_pointee(String::new()),
+                assertions: moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(std::time::Duration::from_secs(900))
+                    .build(),
+                secret_checks: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, usize::from),
+                )),
                 engine,
                 validators: validate::Validators::default(),
                 tokens: authn::VerifiedTokens::new(tokens),
@@ -210,6 +222,13 @@ impl Gateway {
         self.state.catalog.store(Arc::new(catalog));
     }
 
+    /// Issue access tokens at `POST /oauth/token`, signed with the keys in `key_file`
+    /// (created when missing; every replica needs the same file). Loaded when the gateway
+    /// starts, once its address is known.
+    pub fn issue_agent_tokens(&self, key_file: std::path::PathBuf) {
+        *self.state.agent_key_file.lock() = Some(key_file);
+    }
+
     /// The vault's master keys: upstream credentials are opened with them from the next
     /// [`install`](Self::install) on.
     pub fn use_vault(&self, keys: Arc<portcullis_vault::MasterKeys>) {
@@ -223,6 +242,23 @@ impl Gateway {
         let listener = std::net::TcpListener::bind(self.state.config.listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let public_url = self
+            .state
+            .config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        self.state.public_url.store(Arc::new(public_url.clone()));
+        if let Some(path) = self.state.agent_key_file.lock().clone() {
+            let tokens = portcullis_identity::AgentTokens::load_or_create(
+                &path,
+                &public_url,
+                &format!("{public_url}/mcp"),
+            )
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+            self.state.agent_tokens.store(Some(Arc::new(tokens)));
+        }
         let mut fds = pingora::server::Fds::new();
         fds.add(addr.to_string(), listener.into_raw_fd());
         let conf = Arc::new(ServerConf::default());

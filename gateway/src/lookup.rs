@@ -3,10 +3,11 @@
 //! A [`Catalog`] is built once per registry revision from the snapshot and the upstream
 //! configuration; a call only reads it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use portcullis_registry::{Lifecycle, Nhi, NhiKind, Snapshot};
+use portcullis_registry::vault::{ClientCredentials, VaultKind};
+use portcullis_registry::{Lifecycle, Nhi, NhiKind, RelationKind, Snapshot};
 
 use crate::config::GatewayConfig;
 
@@ -42,6 +43,11 @@ pub(crate) struct Catalog {
     principals: HashMap<String, HashMap<String, PrincipalEntry>>,
     /// The upstream credentials the vault holds, and who may use them.
     pub(crate) credentials: crate::credentials::Credentials,
+    /// Client id → (tenant, how it authenticates at the token endpoint). An id registered
+    /// in two tenants is left out: neither tenant's client may use it.
+    clients: HashMap<String, (String, ClientCredentials)>,
+    /// (tenant, NHI id, user id) for every permission a user holds on an NHI.
+    user_permissions: HashSet<(String, String, String)>,
 }
 
 impl Catalog {
@@ -97,7 +103,49 @@ impl Catalog {
                 }
             }
         }
+        let mut ambiguous = HashSet::new();
+        for doc in snapshot
+            .vault
+            .iter()
+            .filter(|d| d.kind == VaultKind::Client)
+        {
+            let Ok(client) = doc.client() else {
+                tracing::warn!(tenant = %doc.tenant_id, id = %doc.id, "unreadable client credentials left out");
+                continue;
+            };
+            if client.tenant_id != doc.tenant_id {
+                continue;
+            }
+            let id = client.nhi_id.to_string();
+            if catalog.clients.contains_key(&id) {
+                ambiguous.insert(id);
+                continue;
+            }
+            catalog.clients.insert(id, (doc.tenant_id.clone(), client));
+        }
+        for id in ambiguous {
+            catalog.clients.remove(&id);
+        }
+        catalog.user_permissions = snapshot
+            .relations
+            .iter()
+            .filter(|r| r.kind == RelationKind::User)
+            .map(|r| (r.tenant_id.clone(), r.source.clone(), r.target.clone()))
+            .collect();
         catalog
+    }
+
+    /// The token-endpoint credentials of client `id`, and its tenant.
+    pub(crate) fn client(&self, id: &str) -> Option<(String, &ClientCredentials)> {
+        self.clients
+            .get(id)
+            .map(|(tenant, creds)| (tenant.clone(), creds))
+    }
+
+    /// Whether `user` of `tenant` holds a permission on the agent or service account `nhi`.
+    pub(crate) fn user_may_use(&self, tenant: &str, user: &str, nhi: &str) -> bool {
+        self.user_permissions
+            .contains(&(tenant.to_owned(), nhi.to_owned(), user.to_owned()))
     }
 
     /// The tool a tenant's client names, if the registry has it.

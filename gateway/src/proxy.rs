@@ -63,7 +63,10 @@ impl ProxyHttp for McpProxy {
                 Route::RestCall(name) => {
                     crate::rest::call(&self.state, session, &mut ctx.log, &name).await
                 }
-                Route::ResourceMetadata => Ok(resource_metadata(session).into()),
+                Route::ResourceMetadata => Ok(resource_metadata(&self.state, session).into()),
+                Route::Token => crate::oauth::token(&self.state, session, &mut ctx.log).await,
+                Route::Jwks => crate::oauth::jwks(&self.state),
+                Route::AuthServerMetadata => crate::oauth::metadata(&self.state),
                 Route::NotFound => Err(Error::NoRoute),
             },
         };
@@ -153,12 +156,23 @@ fn host(session: &Session) -> &str {
 }
 
 /// RFC 9728: where to get a token for this resource.
-fn resource_metadata(session: &Session) -> Reply {
-    let host = host(session);
-    let body = serde_json::json!({
-        "resource": format!("http://{host}/mcp"),
+fn resource_metadata(state: &State, session: &Session) -> Reply {
+    let resource = match &state.config.public_url {
+        Some(_) => format!("{}/mcp", crate::oauth::base(state)),
+        None => format!("http://{}/mcp", host(session)),
+    };
+    let mut body = serde_json::json!({
+        "resource": resource,
         "bearer_methods_supported": ["header"],
         "resource_name": "Portcullis MCP gateway",
     });
+    if state.agent_tokens.load().is_some()
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert(
+            "authorization_servers".into(),
+            serde_json::json!([crate::oauth::base(state)]),
+        );
+    }
     Reply::json(200, serde_json::to_vec(&body).unwrap_or_default())
 }

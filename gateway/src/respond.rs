@@ -170,6 +170,19 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
             ..
         } => (504, "upstream_error", rpc(200, jsonrpc::UPSTREAM_ERROR)),
         Error::Upstream { .. } => (502, "upstream_error", rpc(200, jsonrpc::UPSTREAM_ERROR)),
+        Error::OAuth {
+            status,
+            code,
+            description,
+        } => {
+            let body = json!({"error": code, "error_description": description});
+            let mut reply = Reply::json(*status, serde_json::to_vec(&body).unwrap_or_default())
+                .with_header("cache-control", "no-store".into());
+            if *status == 401 {
+                reply = reply.with_header("www-authenticate", "Basic realm=\"portcullis\"".into());
+            }
+            return reply;
+        }
         Error::Internal(detail) | Error::Config(detail) => {
             tracing::error!("request failed inside the gateway: {detail}");
             (500, "internal", rpc(500, jsonrpc::INTERNAL_ERROR))

@@ -22,6 +22,16 @@ pub(crate) struct State {
     pub(crate) catalog: ArcSwap<Catalog>,
     /// The vault's master keys, to open upstream credentials (none: none are presented).
     pub(crate) vault: arc_swap::ArcSwapOption<portcullis_vault::MasterKeys>,
+    /// The keys of the access tokens the token endpoint issues (none: it issues none).
+    pub(crate) agent_tokens: arc_swap::ArcSwapOption<portcullis_identity::AgentTokens>,
+    /// Where those keys are kept, loaded when the gateway starts.
+    pub(crate) agent_key_file: parking_lot::Mutex<Option<std::path::PathBuf>>,
+    /// The gateway's base URL as clients reach it: the issuer of its tokens.
+    pub(crate) public_url: ArcSwap<String>,
+    /// (client, `jti`) of client assertions already used (replays are refused).
+    pub(crate) assertions: moka::sync::Cache<(String, String), ()>,
+    /// Client-secret (Argon2id) checks that may run at once.
+    pub(crate) secret_checks: Arc<tokio::sync::Semaphore>,
     pub(crate) engine: Arc<Engine>,
     pub(crate) validators: Validators,
     pub(crate) tokens: crate::authn::VerifiedTokens,

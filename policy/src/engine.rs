@@ -228,6 +228,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Decides only whether `principal` may act through `chain` (earliest first): `delegate`
+    /// for every hop, each with its depth (hops from that delegator to the principal), as a
+    /// token exchange must before it issues a token with that chain. Uncached.
+    pub fn decide_delegation(&self, tenant: &str, chain: &[String], principal: &str) -> Decision {
+        let installed = self.installed.load();
+        let mut r = Request::new(
+            tenant,
+            EntityRef::agent(principal),
+            Action::Delegate,
+            EntityRef::agent(principal),
+        );
+        r.chain = chain.to_vec();
+        evaluate_steps(
+            &self.authorizer,
+            &installed.bundle,
+            &self.directory.load(),
+            &r,
+            true,
+        )
+    }
+
     /// Decides a request without the cache (for explanations and tests of the cache itself).
     pub fn decide_uncached(&self, request: &Request) -> Decision {
         let installed = self.installed.load();
@@ -295,6 +316,18 @@ fn evaluate(
     dir: &Directory,
     r: &Request,
 ) -> Decision {
+    evaluate_steps(authorizer, bundle, dir, r, false)
+}
+
+/// Decides the request; with `hops_only`, only the delegation hops of its chain (ending at
+/// its principal), not the action itself.
+fn evaluate_steps(
+    authorizer: &Authorizer,
+    bundle: &PolicyBundle,
+    dir: &Directory,
+    r: &Request,
+    hops_only: bool,
+) -> Decision {
     if let Err(e) = check_tenant_id(&r.tenant) {
         return Decision::deny_with_error(format!("the request names an invalid tenant: {e}"));
     }
@@ -340,13 +373,16 @@ fn evaluate(
             });
         }
     }
-    for (i, actor) in actors.iter().enumerate() {
+    for (i, actor) in actors.iter().enumerate().filter(|_| !hops_only) {
         steps.push(Step {
             principal: actor,
             action: r.action,
             resource: &r.resource,
             depth: n - 1 - i,
         });
+    }
+    if steps.is_empty() {
+        return Decision::deny_with_error("there is no delegation to decide".into());
     }
 
     let run = |approved: bool| -> Vec<Sub> {

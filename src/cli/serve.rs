@@ -61,6 +61,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
         )
         .map_err(|e| anyhow::anyhow!("gateway configuration: {e}"))?,
     );
+    gateway.issue_agent_tokens(config.agent_key_file());
     // The vault's master keys open upstream credentials in the gateway and secrets in the
     // admin API; without them both run, and vault endpoints answer 503.
     let keys = config.vault_keys().map(Arc::new);

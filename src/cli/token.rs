@@ -1,9 +1,10 @@
-//! `portcullis token issue`: a signed token for local use.
+//! `portcullis token issue`: a signed token for local use; `portcullis token
+//! rotate-agent-key`: a new key for the access tokens of the token endpoint.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use portcullis_identity::TokenKey;
+use portcullis_identity::{AgentTokens, TokenKey};
 
 use crate::config::Config;
 
@@ -26,6 +27,12 @@ pub(crate) enum TokenCommand {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Add a new signing key to the agent-token key file: tokens are signed with it from the
+    /// next start on, and tokens of the older keys verify until they expire.
+    RotateAgentKey {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 impl TokenCommand {
@@ -45,6 +52,13 @@ impl TokenCommand {
                     &config.auth.audience,
                 )?;
                 println!("{}", key.issue(&sub, &tenant, &roles, ttl)?);
+                Ok(())
+            }
+            Self::RotateAgentKey { config } => {
+                let config = Config::load(config.as_deref())?;
+                let path = config.agent_key_file();
+                let kid = AgentTokens::rotate(&path)?;
+                println!("new agent-token key `{kid}` added to {}", path.display());
                 Ok(())
             }
         }

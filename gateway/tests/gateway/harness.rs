@@ -129,7 +129,12 @@ pub(crate) struct Setup {
     /// `crm` needs the vault secret `crm-api-key` (held by its `echo` tool, leased to
     /// `reader`, not to `writer`, who is granted `crm_echo` too), presented as `x-api-key`.
     pub(crate) vault: bool,
+    /// Both replicas issue agent tokens (one key file) as [`PUBLIC_URL`].
+    pub(crate) tokens: bool,
 }
+
+/// The public URL of worlds that issue agent tokens.
+pub(crate) const PUBLIC_URL: &str = "http://gateway.test";
 
 /// The master key of worlds with a vault.
 pub(crate) fn master_keys() -> portcullis_vault::MasterKeys {
@@ -162,6 +167,7 @@ impl World {
             issuers,
             policies,
             vault,
+            tokens,
         } = setup;
         let (addr, seen) = upstream::start("files").await;
         let (crm_addr, crm) = upstream::start("crm").await;
@@ -248,6 +254,7 @@ impl World {
             .expect("addr");
         let config = GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: tokens.then(|| PUBLIC_URL.to_owned()),
             body_limit: BODY_LIMIT,
             session_key_file: None,
             allowed_origins: Vec::new(),
@@ -313,6 +320,10 @@ impl World {
             let keys = Arc::new(master_keys());
             gateway.use_vault(keys.clone());
             replica.use_vault(keys);
+        }
+        if tokens {
+            gateway.issue_agent_tokens(dir.path().join("agent-token.keys"));
+            replica.issue_agent_tokens(dir.path().join("agent-token.keys"));
         }
         let snapshot = store.snapshot().await.expect("snapshot");
         engine.set_directory(Arc::new(snapshot.to_directory().expect("directory")));

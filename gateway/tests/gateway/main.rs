@@ -13,6 +13,7 @@ mod credentials;
 mod families;
 mod harness;
 mod issuers;
+mod oauth;
 mod sessions;
 mod trust;
 mod upstream;

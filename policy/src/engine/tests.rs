@@ -496,3 +496,63 @@ fn invalid_tenant_ids_are_refused() {
         "{d:?}"
     );
 }
+
+/// Agents `a` → `b` → `c`: `a` may delegate to `b` (depth ≤ `a_depth`), `b` to `c`.
+fn delegation_directory(a_depth: u32) -> Arc<Directory> {
+    let mut b = Directory::builder(1);
+    b.tenant(&Tenant { id: "acme".into() }).expect("tenant");
+    for (id, depth, to) in [("a", a_depth, "b"), ("b", 1, "c"), ("c", 0, "")] {
+        b.agent(&Agent {
+            id: id.into(),
+            tenant: "acme".into(),
+            name: id.into(),
+            owner: None,
+            lifecycle: Lifecycle::Active,
+            risk_level: Default::default(),
+            risk_score: None,
+            agent_type: "assistant".into(),
+            requires_human_approval: false,
+            max_delegation_depth: depth,
+            tools: vec![],
+            can_call: vec![],
+            can_delegate_to: if to.is_empty() {
+                vec![]
+            } else {
+                vec![to.into()]
+            },
+        })
+        .expect("agent");
+    }
+    Arc::new(b.build())
+}
+
+#[test]
+fn delegation_alone_is_decided_hop_by_hop() {
+    let engine = Engine::from_dir(&shipped(), EngineConfig::default()).expect("policies load");
+    engine.set_directory(delegation_directory(2));
+    let chain = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert!(engine.decide_delegation("acme", &chain(&["a"]), "b").allow);
+    assert!(
+        engine
+            .decide_delegation("acme", &chain(&["a", "b"]), "c")
+            .allow
+    );
+    // No edge from `b` back to `a`, none from `a` straight to `c`.
+    assert!(!engine.decide_delegation("acme", &chain(&["b"]), "a").allow);
+    assert!(!engine.decide_delegation("acme", &chain(&["a"]), "c").allow);
+    // Nothing to decide: refused, never allowed by default.
+    assert!(!engine.decide_delegation("acme", &[], "b").allow);
+
+    // `a` allows one hop only: a → b → c is two hops from `a`.
+    engine.set_directory(delegation_directory(1));
+    let deep = engine.decide_delegation("acme", &chain(&["a", "b"]), "c");
+    assert!(!deep.allow);
+    assert!(
+        deep.reasons
+            .iter()
+            .any(|r| r.contains("delegation-too-deep")),
+        "{:?}",
+        deep.reasons
+    );
+    assert!(engine.decide_delegation("acme", &chain(&["a"]), "b").allow);
+}
