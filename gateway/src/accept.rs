@@ -21,6 +21,8 @@ pub(crate) enum Route {
     ResourceMetadata,
     /// `POST /oauth/token`.
     Token,
+    /// `/oauth/authorize`: no interactive grant, refused.
+    Authorize,
     /// `GET /jwks.json`: the keys of the tokens the gateway issues.
     Jwks,
     /// RFC 8414 authorization server metadata.
@@ -50,6 +52,7 @@ pub(crate) fn route(session: &Session) -> Route {
             Route::ResourceMetadata
         }
         ("POST", "/oauth/token") => Route::Token,
+        ("GET" | "POST", "/oauth/authorize") => Route::Authorize,
         ("GET", "/jwks.json") => Route::Jwks,
         ("GET", "/.well-known/oauth-authorization-server") => Route::AuthServerMetadata,
         _ => Route::NotFound,

@@ -242,12 +242,16 @@ impl Gateway {
         let listener = std::net::TcpListener::bind(self.state.config.listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let public_url = self
-            .state
-            .config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+        let public_url = self.state.config.public_url.clone().unwrap_or_else(|| {
+            if addr.ip().is_unspecified() && self.state.agent_key_file.lock().is_some() {
+                tracing::warn!(
+                    "the gateway listens on {addr} and has no `public_url`: the tokens it \
+                     issues name http://{addr} as their issuer, which clients cannot reach; \
+                     set gateway.public_url"
+                );
+            }
+            format!("http://{addr}")
+        });
         let public_url = public_url.trim_end_matches('/').to_owned();
         self.state.public_url.store(Arc::new(public_url.clone()));
         if let Some(path) = self.state.agent_key_file.lock().clone() {

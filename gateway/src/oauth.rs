@@ -71,6 +71,9 @@ pub(crate) fn metadata(state: &State) -> Result<Answer, Error> {
     let base = base(state);
     let body = json!({
         "issuer": base,
+        // Required by RFC 8414 (and by MCP clients' metadata models) though no grant here
+        // uses it: it answers every request with `unsupported_response_type`.
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
         "token_endpoint": format!("{base}/oauth/token"),
         "jwks_uri": format!("{base}/jwks.json"),
         "grant_types_supported": [CLIENT_CREDENTIALS, TOKEN_EXCHANGE],
@@ -80,6 +83,15 @@ pub(crate) fn metadata(state: &State) -> Result<Answer, Error> {
         "response_types_supported": [],
     });
     Ok(Reply::json(200, serde_json::to_vec(&body).unwrap_or_default()).into())
+}
+
+/// `/oauth/authorize`: there is no interactive grant; agents use the token endpoint.
+pub(crate) fn authorize() -> Error {
+    oauth(
+        400,
+        "unsupported_response_type",
+        "this gateway issues tokens to agents and service accounts at its token endpoint only",
+    )
 }
 
 /// The form of a token request; every parameter at most once (RFC 6749, 3.2).
@@ -131,6 +143,17 @@ pub(crate) async fn token(
         .get("grant_type")
         .map(String::as_str)
         .unwrap_or_default();
+    // RFC 8707: a client may name the resource it wants a token for; this endpoint issues
+    // tokens for the gateway's MCP endpoint only.
+    if let Some(resource) = params.get("resource")
+        && !names_mcp_endpoint(resource)
+    {
+        return Err(oauth(
+            400,
+            "invalid_target",
+            "tokens are issued for this gateway's `/mcp` endpoint only",
+        ));
+    }
     let client = authenticate_client(state, &tokens, basic.as_deref(), &params).await?;
     log.principal = Some(client.id.clone());
     log.tenant = Some(client.tenant.clone());
@@ -168,6 +191,19 @@ pub(crate) async fn token(
             .with_header("cache-control", "no-store".into())
             .into(),
     )
+}
+
+/// Whether `resource` is an absolute http(s) URL of an `/mcp` endpoint (the host is the
+/// one the client reached the gateway at, which the gateway cannot know behind a proxy).
+fn names_mcp_endpoint(resource: &str) -> bool {
+    let Some(rest) = resource
+        .strip_prefix("https://")
+        .or_else(|| resource.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    rest.split_once('/')
+        .is_some_and(|(host, path)| !host.is_empty() && (path == "mcp" || path == "mcp/"))
 }
 
 async fn read(session: &mut Session) -> Result<Vec<u8>, Error> {
@@ -361,9 +397,11 @@ fn assertion_subject(
     let mut v = Validation::new(header.alg);
     v.set_issuer(&[&sub]);
     v.sub = Some(sub.clone());
+    // The token endpoint, or the issuer (RFC 7523bis), with or without a closing slash.
     v.set_audience(&[
         format!("{base}/oauth/token"),
         base.clone(),
+        format!("{base}/"),
         tokens.issuer().to_owned(),
     ]);
     v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);

@@ -65,6 +65,7 @@ impl ProxyHttp for McpProxy {
                 }
                 Route::ResourceMetadata => Ok(resource_metadata(&self.state, session).into()),
                 Route::Token => crate::oauth::token(&self.state, session, &mut ctx.log).await,
+                Route::Authorize => Err(crate::oauth::authorize()),
                 Route::Jwks => crate::oauth::jwks(&self.state),
                 Route::AuthServerMetadata => crate::oauth::metadata(&self.state),
                 Route::NotFound => Err(Error::NoRoute),

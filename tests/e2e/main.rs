@@ -13,3 +13,4 @@ mod durability;
 mod features;
 mod interop;
 mod tenants;
+mod vault;

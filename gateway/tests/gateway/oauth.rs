@@ -143,6 +143,7 @@ async fn a_client_secret_buys_a_token_both_replicas_accept() {
             ("grant_type", "client_credentials"),
             ("client_id", reader),
             ("client_secret", "s3cret-of-reader"),
+            ("resource", &format!("{PUBLIC_URL}/mcp")),
         ],
     )
     .await;
@@ -235,6 +236,16 @@ async fn malformed_token_requests_get_oauth_errors() {
             "invalid_client",
             "no client authentication",
         ),
+        (
+            Some((reader, "s3cret-of-reader")),
+            vec![
+                ("grant_type", "client_credentials"),
+                ("resource", "https://elsewhere.example/api"),
+            ],
+            400,
+            "invalid_target",
+            "`/mcp` endpoint only",
+        ),
         // A suspended agent authenticates, but gets no token.
         (
             Some((w.benched.as_str(), "s3cret-of-benched")),
@@ -297,6 +308,16 @@ async fn the_keys_and_metadata_let_anyone_verify_the_tokens() {
     assert_eq!(meta["issuer"], PUBLIC_URL);
     assert_eq!(meta["token_endpoint"], format!("{PUBLIC_URL}/oauth/token"));
     assert_eq!(meta["jwks_uri"], format!("{PUBLIC_URL}/jwks.json"));
+    // No interactive grant: the authorization endpoint RFC 8414 asks for only refuses.
+    let resp = w
+        .http
+        .get(format!("{}/oauth/authorize?response_type=code", base(&w)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "unsupported_response_type");
     let prm: Value = w
         .http
         .get(format!(
