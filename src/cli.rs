@@ -37,6 +37,10 @@ enum Command {
         /// Address to listen on; the endpoint is `/mcp`.
         #[arg(long, default_value = "127.0.0.1:3001")]
         listen: std::net::SocketAddr,
+        /// Refuse (401) every request without this `x-api-key`, read from the environment
+        /// variable `SAMPLE_API_KEY` (to put a vault credential in front of it).
+        #[arg(long)]
+        require_api_key: bool,
     },
     /// Issue tokens for local use.
     #[command(subcommand)]
@@ -62,12 +66,22 @@ impl Cli {
                 runtime.block_on(serve::serve(config, demo))?;
                 Ok(ExitCode::SUCCESS)
             }
-            Command::SampleServer { listen } => {
+            Command::SampleServer {
+                listen,
+                require_api_key,
+            } => {
+                let api_key = if require_api_key {
+                    let key = std::env::var("SAMPLE_API_KEY")
+                        .map_err(|_| anyhow::anyhow!("--require-api-key needs SAMPLE_API_KEY"))?;
+                    Some(key)
+                } else {
+                    None
+                };
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()?;
                 runtime.block_on(async {
-                    let addr = portcullis_gateway::serve_sample(listen).await?;
+                    let addr = portcullis_gateway::serve_sample_requiring(listen, api_key).await?;
                     println!("sample MCP server on http://{addr}/mcp");
                     tokio::signal::ctrl_c().await?;
                     anyhow::Ok(())

@@ -57,7 +57,7 @@ use portcullis_registry::{DynStore, Snapshot};
 pub use audit::{AuditEvent, AuditSink};
 pub use config::{CredentialConfig, GatewayConfig, IssuerConfig, UpstreamConfig};
 pub use error::Error;
-pub use sample::{sample_tools, serve_sample};
+pub use sample::{sample_tools, serve_sample, serve_sample_requiring};
 pub use upstream::UpstreamError;
 
 /// The gateway: build it, feed it registry snapshots, start it.

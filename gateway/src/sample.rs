@@ -1,7 +1,7 @@
 //! A small MCP tool server (Streamable HTTP, JSON responses) for the demo and load tests.
 //!
 //! Tools: `echo` (`message`), `add` (`a`, `b`) and `transfer_funds` (`to`, `amount`,
-//! `currency`). It
+//! `currency`). With an API key it refuses requests without it, as a real API would. It
 //! keeps sessions the way an MCP server does (issued at `initialize`, required afterwards)
 //! and answers fast, so it is never the bottleneck in front of the gateway.
 
@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 struct Sessions {
     next: AtomicU64,
     live: RwLock<HashSet<String>>,
+    /// When set, every request must carry it in `x-api-key` (as a real API would).
+    api_key: Option<String>,
 }
 
 /// The tools it serves, with their input schemas (register these in the registry).
@@ -47,11 +49,22 @@ pub fn sample_tools() -> Vec<(&'static str, &'static str, Value)> {
 
 /// Serves the sample MCP server at `http://<addr>/mcp` until the runtime ends.
 pub async fn serve_sample(addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    serve_sample_requiring(addr, None).await
+}
+
+/// As [`serve_sample`]; with `api_key`, a request without `x-api-key: <api_key>` gets 401.
+pub async fn serve_sample_requiring(
+    addr: SocketAddr,
+    api_key: Option<String>,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = Router::new()
         .route("/mcp", axum::routing::post(handle).delete(end))
-        .with_state(Arc::new(Sessions::default()));
+        .with_state(Arc::new(Sessions {
+            api_key,
+            ..Sessions::default()
+        }));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("sample MCP server stopped: {e}");
@@ -60,7 +73,18 @@ pub async fn serve_sample(addr: SocketAddr) -> std::io::Result<SocketAddr> {
     Ok(bound)
 }
 
+fn key_missing(s: &Sessions, headers: &HeaderMap) -> bool {
+    s.api_key.as_deref().is_some_and(|key| {
+        headers
+            .get("x-api-key")
+            .is_none_or(|given| given.as_bytes() != key.as_bytes())
+    })
+}
+
 async fn handle(State(s): State<Arc<Sessions>>, headers: HeaderMap, body: Bytes) -> Response {
+    if key_missing(&s, &headers) {
+        return (StatusCode::UNAUTHORIZED, "missing or wrong x-api-key").into_response();
+    }
     let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "not JSON").into_response();
     };
@@ -119,6 +143,9 @@ async fn handle(State(s): State<Arc<Sessions>>, headers: HeaderMap, body: Bytes)
 }
 
 async fn end(State(s): State<Arc<Sessions>>, headers: HeaderMap) -> StatusCode {
+    if key_missing(&s, &headers) {
+        return StatusCode::UNAUTHORIZED;
+    }
     let sid = headers
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())

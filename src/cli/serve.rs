@@ -1,5 +1,6 @@
 //! `portcullis serve`: the admin API and the MCP gateway, over one registry and one engine.
 
+use std::future::IntoFuture as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,14 +16,15 @@ use crate::config::{Backend, Config};
 
 pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
     let mut config = Config::load(config_path.as_deref())?;
-    if demo {
-        super::demo::configure(&mut config).await?;
-    }
-    let store = open_store(&config).await?;
-    let seeded = if demo {
-        Some(super::demo::seed(&store).await?)
+    let demo_upstreams = if demo {
+        Some(super::demo::configure(&mut config).await?)
     } else {
         None
+    };
+    let store = open_store(&config).await?;
+    let seeded = match demo_upstreams {
+        Some(upstreams) => Some(super::demo::seed(&store, upstreams).await?),
+        None => None,
     };
 
     let engine = Arc::new(
@@ -125,12 +127,15 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
         .with_context(|| format!("cannot listen on {}", config.admin.listen))?;
     let admin_addr = listener.local_addr()?;
     tracing::info!(addr = %admin_addr, "admin API listening");
+    let admin_api = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .into_future(),
+    );
     if let Some(seeded) = &seeded {
         super::demo::show(seeded, &demo_tokens, data_plane.addr, admin_addr).await?;
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    admin_api.await??;
     data_plane.stop().await;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `portcullis vault rewrap`: every secret version moved to the current master key.
+//! `portcullis vault rewrap`: every secret version moved to the current master key;
+//! `portcullis vault new-key`: a key-file line with a new random master key.
 
 use std::path::PathBuf;
 
@@ -14,6 +15,13 @@ pub(crate) enum VaultCommand {
     Rewrap {
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Print a key-file line (`<id> <base64 key>`) holding a new random master key: append it
+    /// to the key file (`>> data/vault.keys`; keep the file mode 0600).
+    NewKey {
+        /// The key's id, e.g. the date it was made.
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -31,6 +39,11 @@ impl VaultCommand {
                     "{moved} secret version(s) re-wrapped under master key `{}`",
                     keys.current_id()
                 );
+                Ok(())
+            }
+            Self::NewKey { id } => {
+                let line = portcullis_vault::MasterKeys::new_key_line(&id)?;
+                println!("{}", *line);
                 Ok(())
             }
         }

@@ -1,5 +1,5 @@
-//! `portcullis serve --demo` shows an allowed call, a denied call, a schema rejection and an
-//! approval, through the real gateway.
+//! `portcullis serve --demo` shows an allowed call, a denied call, a schema rejection, an
+//! approval, an agent token and a credential brokered from the vault, through the real gateway.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -60,6 +60,11 @@ fn the_demo_shows_the_four_outcomes() {
         "-> 422 {\"error\":\"invalid_arguments\",\"message\":\"invalid arguments for tool `demo_add`: argument `a`",
         "-> 403 {\"error\":\"approval_required\"",
         "ASSISTANT=ey",
+        // The vault: crm accepts only the key the vault holds, presented for the lease holder.
+        "-> 200 {\"access_token\":\"ey",
+        "-> 200 {\"content\":[{\"type\":\"text\",\"text\":\"Echo: from the vault\"}]",
+        "-> 403 {\"error\":\"credential_unavailable\",\"message\":\"no active lease on the secret `crm-api-key`",
+        "CLIENT_SECRET=",
     ] {
         assert!(
             out.contains(expected),

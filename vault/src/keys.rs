@@ -127,6 +127,20 @@ impl MasterKeys {
         }
     }
 
+    /// A line for a key file holding a new random key under `id`: `<id> <base64 key>`.
+    pub fn new_key_line(id: &str) -> Result<Zeroizing<String>, VaultError> {
+        if !valid_id(id) {
+            return Err(VaultError::BadMasterKey(
+                "a key id is 1 to 64 letters, digits, `-`, `_` or `.`".into(),
+            ));
+        }
+        let key: Zeroizing<[u8; 32]> = Zeroizing::new(rand::random());
+        Ok(Zeroizing::new(format!(
+            "{id} {}",
+            STANDARD.encode(key.as_ref())
+        )))
+    }
+
     /// The id of the key that wraps new data keys.
     pub fn current_id(&self) -> &str {
         &self.current

@@ -196,3 +196,13 @@ fn keys_load_from_the_environment_and_a_file() {
         Err(VaultError::BadMasterKey(_))
     ));
 }
+
+#[test]
+fn a_new_key_line_parses_and_differs_each_time() {
+    let a = MasterKeys::new_key_line("k-2027").unwrap();
+    let b = MasterKeys::new_key_line("k-2027").unwrap();
+    assert_ne!(*a, *b, "fresh randomness per key");
+    let keys = MasterKeys::parse_file(&format!("{}\n", *a)).unwrap();
+    assert_eq!(keys.current_id(), "k-2027");
+    assert!(MasterKeys::new_key_line("has space").is_err());
+}
