@@ -52,12 +52,14 @@ struct Window {
     revoked: bool,
 }
 
-/// The credentials of one registry revision.
+/// The credentials of one registry revision. Nested by tenant so a call looks them up with
+/// borrowed keys, allocating nothing.
 #[derive(Debug, Default)]
 pub(crate) struct Credentials {
-    by_upstream: HashMap<(String, String), Entry>,
-    /// (tenant, holder, secret) → its leases.
-    leases: HashMap<(String, String, Uuid), Vec<Window>>,
+    /// Tenant → upstream → what it can present.
+    by_upstream: HashMap<String, HashMap<String, Entry>>,
+    /// Tenant → (holder, secret) → its leases.
+    leases: HashMap<String, HashMap<(Uuid, Uuid), Vec<Window>>>,
 }
 
 impl Credentials {
@@ -97,11 +99,9 @@ impl Credentials {
                 VaultKind::Lease => {
                     if let Ok(lease) = doc.lease() {
                         out.leases
-                            .entry((
-                                lease.tenant_id.clone(),
-                                lease.consumer_nhi_id.to_string(),
-                                lease.secret_id,
-                            ))
+                            .entry(lease.tenant_id.clone())
+                            .or_default()
+                            .entry((lease.consumer_nhi_id, lease.secret_id))
                             .or_default()
                             .push(Window {
                                 expires_at: lease.expires_at,
@@ -117,7 +117,6 @@ impl Credentials {
             snapshot.nhis.iter().map(Nhi::tenant).collect();
         for tenant in tenants {
             for (upstream, wants) in &wanted {
-                let key = (tenant.to_owned(), (*upstream).to_owned());
                 let entry = match secrets
                     .get(&(tenant.to_owned(), wants.secret.clone()))
                     .map(Vec::as_slice)
@@ -132,7 +131,10 @@ impl Credentials {
                         wants.secret
                     )),
                 };
-                out.by_upstream.insert(key, entry);
+                out.by_upstream
+                    .entry(tenant.to_owned())
+                    .or_default()
+                    .insert((*upstream).to_owned(), entry);
             }
         }
         out
@@ -153,7 +155,8 @@ impl Credentials {
         };
         let entry = self
             .by_upstream
-            .get(&(tenant.to_owned(), upstream.to_owned()))
+            .get(tenant)
+            .and_then(|upstreams| upstreams.get(upstream))
             .ok_or_else(|| {
                 Error::Credential(format!(
                     "upstream `{upstream}` needs the secret `{}`, which this tenant's vault does not hold",
@@ -175,10 +178,12 @@ impl Credentials {
                 needs.secret
             )));
         }
-        let leased = self
-            .leases
-            .get(&(tenant.to_owned(), principal.to_owned(), *secret))
-            .is_some_and(|w| w.iter().any(|w| !w.revoked && now < w.expires_at));
+        let leased = Uuid::parse_str(principal).is_ok_and(|holder| {
+            self.leases
+                .get(tenant)
+                .and_then(|leases| leases.get(&(holder, *secret)))
+                .is_some_and(|w| w.iter().any(|w| !w.revoked && now < w.expires_at))
+        });
         if !leased {
             return Err(Error::Credential(format!(
                 "no active lease on the secret `{}` for `{principal}`: upstream `{upstream}` needs it",

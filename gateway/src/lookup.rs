@@ -46,8 +46,8 @@ pub(crate) struct Catalog {
     /// Client id → (tenant, how it authenticates at the token endpoint). An id registered
     /// in two tenants is left out: neither tenant's client may use it.
     clients: HashMap<String, (String, ClientCredentials)>,
-    /// (tenant, NHI id, user id) for every permission a user holds on an NHI.
-    user_permissions: HashSet<(String, String, String)>,
+    /// Tenant → NHI id → the users holding a permission on it.
+    user_permissions: HashMap<String, HashMap<String, HashSet<String>>>,
 }
 
 impl Catalog {
@@ -126,12 +126,19 @@ impl Catalog {
         for id in ambiguous {
             catalog.clients.remove(&id);
         }
-        catalog.user_permissions = snapshot
+        for r in snapshot
             .relations
             .iter()
             .filter(|r| r.kind == RelationKind::User)
-            .map(|r| (r.tenant_id.clone(), r.source.clone(), r.target.clone()))
-            .collect();
+        {
+            catalog
+                .user_permissions
+                .entry(r.tenant_id.clone())
+                .or_default()
+                .entry(r.source.clone())
+                .or_default()
+                .insert(r.target.clone());
+        }
         catalog
     }
 
@@ -145,7 +152,9 @@ impl Catalog {
     /// Whether `user` of `tenant` holds a permission on the agent or service account `nhi`.
     pub(crate) fn user_may_use(&self, tenant: &str, user: &str, nhi: &str) -> bool {
         self.user_permissions
-            .contains(&(tenant.to_owned(), nhi.to_owned(), user.to_owned()))
+            .get(tenant)
+            .and_then(|nhis| nhis.get(nhi))
+            .is_some_and(|users| users.contains(user))
     }
 
     /// The tool a tenant's client names, if the registry has it.

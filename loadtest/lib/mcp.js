@@ -2,13 +2,15 @@
 //
 // Environment: TARGET (the MCP endpoint, e.g. http://127.0.0.1:8080/mcp), TOKEN (a bearer
 // token; empty for an upstream without auth), TOOL (the tool to call), PROTOCOL (default
-// 2025-06-18).
+// 2025-06-18), API_KEY (sent as `x-api-key`: what the upstream needs when called directly;
+// through the gateway it comes from the vault).
 import http from 'k6/http';
 import { check, fail } from 'k6';
 
 export const TARGET = __ENV.TARGET || 'http://127.0.0.1:8080/mcp';
 export const TOKEN = __ENV.TOKEN || '';
 export const TOOL = __ENV.TOOL || 'demo_echo';
+const API_KEY = __ENV.API_KEY || '';
 const PROTOCOL = __ENV.PROTOCOL || '2025-06-18';
 
 function headers(session, token) {
@@ -20,6 +22,7 @@ function headers(session, token) {
   const bearer = token === undefined ? TOKEN : token;
   if (bearer) h.Authorization = `Bearer ${bearer}`;
   if (session) h['Mcp-Session-Id'] = session;
+  if (API_KEY) h['x-api-key'] = API_KEY;
   return h;
 }
 

@@ -148,6 +148,35 @@ async fn new_secret(
     ))
 }
 
+/// Public keys the token endpoint accepts: RSA of 2048 bits or more, EC on P-256 or P-384,
+/// Ed25519 — never a shared secret.
+fn check_key_strength(params: &jsonwebtoken::jwk::AlgorithmParameters) -> ApiResult<()> {
+    use base64::Engine as _;
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    let refuse = |why: &str| Err(ApiError::Unprocessable(format!("`jwk`: {why}")));
+    match params {
+        AlgorithmParameters::RSA(rsa) => {
+            let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(rsa.n.trim_end_matches('='))
+                .unwrap_or_default();
+            let bytes = n.iter().skip_while(|b| **b == 0).count();
+            if bytes * 8 < 2048 {
+                return refuse("an RSA key needs at least 2048 bits");
+            }
+            Ok(())
+        }
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 | EllipticCurve::P384 => Ok(()),
+            _ => refuse("an EC key must be on P-256 or P-384"),
+        },
+        AlgorithmParameters::OctetKeyPair(okp) => match okp.curve {
+            EllipticCurve::Ed25519 => Ok(()),
+            _ => refuse("an OKP key must be Ed25519"),
+        },
+        _ => refuse("must be a public key (RSA, EC or OKP), not a shared secret"),
+    }
+}
+
 /// Register (or replace) the public key that verifies the NHI's client assertions.
 #[utoipa::path(put, path = "/nhi/{nhi_id}/client-credentials/public-key", tag = "clients", request_body = PublicKey,
     responses((status = 200, body = CredentialsView), (status = 422, body = ErrorBody)))]
@@ -167,14 +196,7 @@ async fn set_public_key(
     }
     jsonwebtoken::DecodingKey::from_jwk(&jwk)
         .map_err(|e| ApiError::Unprocessable(format!("`jwk` cannot verify signatures: {e}")))?;
-    if matches!(
-        jwk.algorithm,
-        jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_)
-    ) {
-        return Err(ApiError::Unprocessable(
-            "`jwk` must be a public key (RSA, EC or OKP), not a shared secret".into(),
-        ));
-    }
+    check_key_strength(&jwk.algorithm)?;
     let (mut c, version) = current(&s, &caller.tenant, id).await?;
     c.public_jwk = Some(b.jwk);
     let c = save(&s, c, version).await?;

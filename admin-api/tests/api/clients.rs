@@ -95,6 +95,32 @@ async fn a_client_secret_is_shown_once_and_kept_hashed() {
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     }
+    // Weak keys: RSA under 2048 bits. A P-256 key (RFC 7517's example) is kept.
+    use base64::Engine as _;
+    let n1024 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xC5u8; 128]);
+    let n2048 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xC5u8; 256]);
+    let rsa = |n: &str| json!({"kty": "RSA", "n": n, "e": "AQAB"});
+    let ec = json!({"kty": "EC", "crv": "P-256",
+        "x": "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+        "y": "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"});
+    for (jwk, expected) in [
+        (rsa(&n1024), StatusCode::UNPROCESSABLE_ENTITY),
+        (rsa(&n2048), StatusCode::OK),
+        (ec, StatusCode::OK),
+    ] {
+        let (status, body) = api
+            .call(
+                Method::PUT,
+                &format!("{path}/public-key"),
+                Some(&admin),
+                Some(json!({"jwk": jwk})),
+            )
+            .await;
+        assert_eq!(status, expected, "{jwk}: {body}");
+        if status != StatusCode::OK {
+            assert!(body.to_string().contains("2048 bits"), "{body}");
+        }
+    }
     // Tools have none; non-admins may not set any.
     let (_, tool) = api
         .call(
