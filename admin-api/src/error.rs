@@ -95,6 +95,7 @@ impl From<StoreError> for ApiError {
                 "version conflict: the request was based on version {expected}, the current version is {actual}"
             )),
             StoreError::AlreadyExists(what) => Self::Conflict(format!("{what} already exists")),
+            StoreError::Limit(why) => Self::Conflict(why),
             StoreError::Backend(detail) => Self::Unavailable(detail),
         }
     }

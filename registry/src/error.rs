@@ -12,6 +12,9 @@ pub enum StoreError {
     /// A record with this id already exists.
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// A bound was reached (too many pending approvals of one principal, ...).
+    #[error("{0}")]
+    Limit(String),
     /// The store itself failed (I/O, connection, corrupt data).
     #[error("store failure: {0}")]
     Backend(String),

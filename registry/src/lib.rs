@@ -6,6 +6,7 @@
 //! write bumps a revision counter and announces it on the change feed, so a gateway keeps
 //! an in-memory [`Snapshot`] current without reading the store per request.
 
+pub mod approval;
 mod error;
 mod follow;
 pub mod import;

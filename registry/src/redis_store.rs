@@ -15,6 +15,12 @@
 //!   kept beside the record (so updates leave it alone) and shown as `last_used_at` on reads;
 //! - `{p}:vault:{tenant}:{kind}:{id}`: a vault document (a hash: `v` its version, `b` its
 //!   JSON body); `{p}:vidx:{tenant}:{kind}` the set of their ids;
+//! - `{p}:appr:{tenant}:{id}`: an approval (a hash: `v` version, `b` JSON body, `s` status,
+//!   `e` expiry in Unix ms); `{p}:apprbind:{tenant}:{binding}` the id of the newest approval
+//!   of a binding; `{p}:appridx:{tenant}` their ids scored by creation time;
+//!   `{p}:apprpend:{tenant}:{principal}` a principal's pending ids scored by expiry, and
+//!   `{p}:apprpend` every tenant's (`{tenant}/{id}`); `{p}:apprtenants` the tenants with any.
+//!   Approval writes move no revision and are not announced;
 //! - `{p}:audit:{tenant}`: a stream of audit events (fields `at`: Unix milliseconds, `e`: the
 //!   event as JSON), capped at about a million (`AUDIT_CAP`) entries per tenant.
 //!
@@ -32,6 +38,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::approval::Approval;
 use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
@@ -254,6 +261,83 @@ static DELETE_VAULT: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// KEYS: binding pointer, tenant index, principal's pending, every pending, the new doc,
+/// tenants with approvals. ARGV: now ms, id, body, expiry ms, creation ms, max pending, doc key
+/// prefix, tenant. Returns {0, version, body} for the live approval of the binding,
+/// {1, 1, ''} when created, {2, pending count, ''} when the principal has too many pending.
+static OPEN_APPROVAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local cur = redis.call('GET', KEYS[1])\n",
+        "if cur then\n",
+        "  local d = redis.call('HMGET', ARGV[7] .. cur, 's', 'e', 'v', 'b')\n",
+        "  if d[1] and d[1] ~= 'consumed' and tonumber(d[2]) > tonumber(ARGV[1]) then\n",
+        "    return {0, tonumber(d[3]), d[4]}\n",
+        "  end\n",
+        "end\n",
+        "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])\n",
+        "local n = redis.call('ZCARD', KEYS[3])\n",
+        "if n >= tonumber(ARGV[6]) then return {2, n, ''} end\n",
+        "redis.call('HSET', KEYS[5], 'v', 1, 'b', ARGV[3], 's', 'pending', 'e', ARGV[4])\n",
+        "redis.call('SET', KEYS[1], ARGV[2])\n",
+        "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])\n",
+        "redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])\n",
+        "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[8] .. '/' .. ARGV[2])\n",
+        "redis.call('SADD', KEYS[6], ARGV[8])\n",
+        "return {1, 1, ''}\n"
+    ))
+});
+
+/// KEYS: doc, principal's pending, every pending. ARGV: expected version, body, status,
+/// expiry ms, id, tenant. Returns {0, version}, {2, stored} on a conflict, {3, 0} if missing.
+static UPDATE_APPROVAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local stored = redis.call('HGET', KEYS[1], 'v')\n",
+        "if not stored then return {3, 0} end\n",
+        "if tonumber(stored) ~= tonumber(ARGV[1]) then return {2, tonumber(stored)} end\n",
+        "local version = tonumber(stored) + 1\n",
+        "redis.call('HSET', KEYS[1], 'v', version, 'b', ARGV[2], 's', ARGV[3], 'e', ARGV[4])\n",
+        "if ARGV[3] == 'pending' then\n",
+        "  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])\n",
+        "  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[6] .. '/' .. ARGV[5])\n",
+        "else\n",
+        "  redis.call('ZREM', KEYS[2], ARGV[5])\n",
+        "  redis.call('ZREM', KEYS[3], ARGV[6] .. '/' .. ARGV[5])\n",
+        "end\n",
+        "return {0, version}\n"
+    ))
+});
+
+/// KEYS: tenant index. ARGV: before ms, now ms, doc key prefix, binding key prefix, pending
+/// key prefix, every-pending key, tenant. Deletes up to 1,000 approvals created before
+/// `before` that are consumed, denied or expired; returns how many.
+static PURGE_APPROVALS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000)\n",
+        "local n = 0\n",
+        "for _, id in ipairs(ids) do\n",
+        "  local d = redis.call('HMGET', ARGV[3] .. id, 's', 'e', 'b')\n",
+        "  if (not d[1]) or d[1] == 'consumed' or d[1] == 'denied' or tonumber(d[2]) <= tonumber(ARGV[2]) then\n",
+        "    if d[3] then\n",
+        "      local a = cjson.decode(d[3])\n",
+        "      local bk = ARGV[4] .. a['binding']\n",
+        "      if redis.call('GET', bk) == id then redis.call('DEL', bk) end\n",
+        "      redis.call('ZREM', ARGV[5] .. a['principal_id'], id)\n",
+        "    end\n",
+        "    redis.call('ZREM', ARGV[6], ARGV[7] .. '/' .. id)\n",
+        "    redis.call('DEL', ARGV[3] .. id)\n",
+        "    redis.call('ZREM', KEYS[1], id)\n",
+        "    n = n + 1\n",
+        "  end\n",
+        "end\n",
+        "return n\n"
+    ))
+});
+
+/// Unix milliseconds.
+fn ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// The key names under one prefix.
 #[derive(Debug)]
 struct Keys {
@@ -290,6 +374,26 @@ impl Keys {
     }
     fn vault_idx(&self, tenant: &str, kind: VaultKind) -> String {
         format!("{}:vidx:{tenant}:{}", self.p, kind.as_str())
+    }
+    /// The prefix of a tenant's approval documents (the id follows).
+    fn approval_prefix(&self, tenant: &str) -> String {
+        format!("{}:appr:{tenant}:", self.p)
+    }
+    fn approval_binding_prefix(&self, tenant: &str) -> String {
+        format!("{}:apprbind:{tenant}:", self.p)
+    }
+    fn approval_idx(&self, tenant: &str) -> String {
+        format!("{}:appridx:{tenant}", self.p)
+    }
+    /// The prefix of a tenant's per-principal pending sets (the principal id follows).
+    fn approval_pending_prefix(&self, tenant: &str) -> String {
+        format!("{}:apprpend:{tenant}:", self.p)
+    }
+    fn approvals_pending(&self) -> String {
+        format!("{}:apprpend", self.p)
+    }
+    fn approval_tenants(&self) -> String {
+        format!("{}:apprtenants", self.p)
     }
     fn audit(&self, tenant: &str) -> String {
         format!("{}:audit:{tenant}", self.p)
@@ -466,6 +570,180 @@ fn not_found(nhi: &Nhi) -> StoreError {
 
 #[async_trait]
 impl Store for RedisStore {
+    async fn open_approval(
+        &self,
+        mut approval: Approval,
+        max_pending: usize,
+    ) -> Result<(Approval, bool), StoreError> {
+        let k = &self.keys;
+        let tenant = approval.tenant().to_owned();
+        approval.status = crate::approval::ApprovalStatus::Pending;
+        let id = approval.id.to_string();
+        let (code, version, body): (u8, u64, String) = OPEN_APPROVAL
+            .key(format!(
+                "{}{}",
+                k.approval_binding_prefix(&tenant),
+                approval.binding
+            ))
+            .key(k.approval_idx(&tenant))
+            .key(format!(
+                "{}{}",
+                k.approval_pending_prefix(&tenant),
+                approval.subject.principal_id
+            ))
+            .key(k.approvals_pending())
+            .key(format!("{}{id}", k.approval_prefix(&tenant)))
+            .key(k.approval_tenants())
+            .arg(ms(approval.created_at))
+            .arg(&id)
+            .arg(serde_json::to_string(&approval)?)
+            .arg(ms(approval.expires_at))
+            .arg(ms(approval.created_at))
+            .arg(max_pending)
+            .arg(k.approval_prefix(&tenant))
+            .arg(&tenant)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match code {
+            0 => {
+                let mut live: Approval = serde_json::from_str(&body)?;
+                live.version = version;
+                Ok((live, false))
+            }
+            1 => {
+                approval.version = 1;
+                Ok((approval, true))
+            }
+            _ => Err(StoreError::Limit(format!(
+                "`{}` has {version} approvals pending already (at most {max_pending})",
+                approval.subject.principal_id
+            ))),
+        }
+    }
+
+    async fn approval(&self, tenant: &str, id: Uuid) -> Result<Option<Approval>, StoreError> {
+        let (version, body): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(format!("{}{id}", self.keys.approval_prefix(tenant)))
+            .arg("v")
+            .arg("b")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        version
+            .zip(body)
+            .map(|(version, body)| {
+                let mut a: Approval = serde_json::from_str(&body)?;
+                a.version = version;
+                Ok(a)
+            })
+            .transpose()
+    }
+
+    async fn update_approval(
+        &self,
+        mut approval: Approval,
+        expected: u64,
+    ) -> Result<Approval, StoreError> {
+        let k = &self.keys;
+        let tenant = approval.tenant().to_owned();
+        let id = approval.id.to_string();
+        let (code, version): (u8, u64) = UPDATE_APPROVAL
+            .key(format!("{}{id}", k.approval_prefix(&tenant)))
+            .key(format!(
+                "{}{}",
+                k.approval_pending_prefix(&tenant),
+                approval.subject.principal_id
+            ))
+            .key(k.approvals_pending())
+            .arg(expected)
+            .arg(serde_json::to_string(&approval)?)
+            .arg(approval.status.as_str())
+            .arg(ms(approval.expires_at))
+            .arg(&id)
+            .arg(&tenant)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match code {
+            0 => {
+                approval.version = version;
+                Ok(approval)
+            }
+            2 => Err(StoreError::Conflict {
+                expected,
+                actual: version,
+            }),
+            _ => Err(StoreError::NotFound(format!("approval `{id}`"))),
+        }
+    }
+
+    async fn approvals(&self, tenant: &str) -> Result<Vec<Approval>, StoreError> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = redis::cmd("ZREVRANGE")
+            .arg(self.keys.approval_idx(tenant))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await?;
+        let prefix = self.keys.approval_prefix(tenant);
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.cmd("HMGET")
+                    .arg(format!("{prefix}{id}"))
+                    .arg("v")
+                    .arg("b");
+            }
+            let rows: Vec<(Option<u64>, Option<String>)> = pipe.query_async(&mut conn).await?;
+            for (version, body) in rows {
+                if let (Some(version), Some(body)) = (version, body) {
+                    let mut a: Approval = serde_json::from_str(&body)?;
+                    a.version = version;
+                    out.push(a);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn pending_approvals(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+        let n: u64 = redis::cmd("ZCOUNT")
+            .arg(self.keys.approvals_pending())
+            .arg(format!("({}", ms(now)))
+            .arg("+inf")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(n)
+    }
+
+    async fn purge_approvals(
+        &self,
+        before: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let k = &self.keys;
+        let mut conn = self.conn.clone();
+        let tenants: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(k.approval_tenants())
+            .query_async(&mut conn)
+            .await?;
+        let mut purged = 0;
+        for tenant in tenants {
+            let n: usize = PURGE_APPROVALS
+                .key(k.approval_idx(&tenant))
+                .arg(ms(before))
+                .arg(ms(now))
+                .arg(k.approval_prefix(&tenant))
+                .arg(k.approval_binding_prefix(&tenant))
+                .arg(k.approval_pending_prefix(&tenant))
+                .arg(k.approvals_pending())
+                .arg(&tenant)
+                .invoke_async(&mut conn)
+                .await?;
+            purged += n;
+        }
+        Ok(purged)
+    }
+
     async fn insert_nhi(&self, mut nhi: Nhi) -> Result<Nhi, StoreError> {
         nhi.common_mut().version = 1;
         let (k, tenant) = (&self.keys, nhi.tenant());

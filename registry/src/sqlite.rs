@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::approval::{Approval, ApprovalStatus};
 use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
@@ -61,6 +62,22 @@ CREATE TABLE IF NOT EXISTS vault (
     body TEXT NOT NULL,
     PRIMARY KEY (tenant, kind, id)
 );
+CREATE TABLE IF NOT EXISTS approvals (
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    binding TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS approvals_by_binding ON approvals (tenant, binding, created_ms);
+CREATE INDEX IF NOT EXISTS approvals_by_time ON approvals (tenant, created_ms);
+CREATE INDEX IF NOT EXISTS approvals_by_principal ON approvals (tenant, principal, status, expires_ms);
+CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, expires_ms);
 ";
 
 /// The SQLite store. Cheap to clone.
@@ -199,6 +216,54 @@ fn to_relation(
 
 type VaultRow = Result<VaultDoc, StoreError>;
 
+/// Unix milliseconds.
+fn ms(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn approval_from(body: &str, version: i64) -> Result<Approval, StoreError> {
+    let mut a: Approval = serde_json::from_str(body)?;
+    a.version = u64::try_from(version).unwrap_or(0);
+    Ok(a)
+}
+
+fn write_approval(tx: &rusqlite::Transaction<'_>, a: &Approval) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO approvals (tenant, id, binding, principal, status, created_ms, expires_ms, version, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (tenant, id) DO UPDATE SET status = excluded.status,
+             expires_ms = excluded.expires_ms, version = excluded.version, body = excluded.body",
+        params![
+            a.tenant(),
+            a.id.to_string(),
+            a.binding,
+            a.subject.principal_id,
+            a.status.as_str(),
+            ms(a.created_at),
+            ms(a.expires_at),
+            to_i64(a.version),
+            serde_json::to_string(a)?,
+        ],
+    )?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Runs `f` in one immediate transaction that moves no revision (approvals).
+    async fn quiet<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
 fn vault_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VaultRow> {
     let kind: String = row.get(1)?;
     let version: i64 = row.get(3)?;
@@ -215,6 +280,128 @@ fn vault_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VaultRow> {
 
 #[async_trait]
 impl Store for SqliteStore {
+    async fn open_approval(
+        &self,
+        mut approval: Approval,
+        max_pending: usize,
+    ) -> Result<(Approval, bool), StoreError> {
+        self.quiet(move |tx| {
+            let now = ms(approval.created_at);
+            let live = tx
+                .query_row(
+                    "SELECT body, version FROM approvals WHERE tenant = ?1 AND binding = ?2
+                     AND status <> 'consumed' AND expires_ms > ?3 ORDER BY created_ms DESC LIMIT 1",
+                    params![approval.tenant(), approval.binding, now],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                )
+                .optional()?;
+            if let Some((body, version)) = live {
+                return Ok((approval_from(&body, version)?, false));
+            }
+            let pending: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM approvals WHERE tenant = ?1 AND principal = ?2
+                 AND status = 'pending' AND expires_ms > ?3",
+                params![approval.tenant(), approval.subject.principal_id, now],
+                |r| r.get(0),
+            )?;
+            if usize::try_from(pending).unwrap_or(usize::MAX) >= max_pending {
+                return Err(StoreError::Limit(format!(
+                    "`{}` has {pending} approvals pending already (at most {max_pending})",
+                    approval.subject.principal_id
+                )));
+            }
+            approval.status = ApprovalStatus::Pending;
+            approval.version = 1;
+            write_approval(tx, &approval)?;
+            Ok((approval, true))
+        })
+        .await
+    }
+
+    async fn approval(&self, tenant: &str, id: Uuid) -> Result<Option<Approval>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT body, version FROM approvals WHERE tenant = ?1 AND id = ?2",
+                params![tenant, id.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()?
+            .map(|(body, version)| approval_from(&body, version))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn update_approval(
+        &self,
+        mut approval: Approval,
+        expected: u64,
+    ) -> Result<Approval, StoreError> {
+        self.quiet(move |tx| {
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM approvals WHERE tenant = ?1 AND id = ?2",
+                    params![approval.tenant(), approval.id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(actual) = stored.map(|v| u64::try_from(v).unwrap_or(0)) else {
+                return Err(StoreError::NotFound(format!("approval `{}`", approval.id)));
+            };
+            if actual != expected {
+                return Err(StoreError::Conflict { expected, actual });
+            }
+            approval.version = expected + 1;
+            write_approval(tx, &approval)?;
+            Ok(approval)
+        })
+        .await
+    }
+
+    async fn approvals(&self, tenant: &str) -> Result<Vec<Approval>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT body, version FROM approvals WHERE tenant = ?1 ORDER BY created_ms DESC, id",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter().map(|(b, v)| approval_from(b, *v)).collect()
+        })
+        .await
+    }
+
+    async fn pending_approvals(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+        self.with(move |conn| {
+            let n: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND expires_ms > ?1",
+                params![ms(now)],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn purge_approvals(
+        &self,
+        before: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.quiet(move |tx| {
+            Ok(tx.execute(
+                "DELETE FROM approvals WHERE created_ms < ?1
+                 AND (status IN ('consumed', 'denied') OR expires_ms <= ?2)",
+                params![ms(before), ms(now)],
+            )?)
+        })
+        .await
+    }
+
     async fn put_vault(
         &self,
         mut doc: VaultDoc,

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::approval::Approval;
 use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
@@ -83,6 +84,41 @@ pub trait Store: Send + Sync + 'static {
         kind: VaultKind,
         id: &str,
     ) -> Result<bool, StoreError>;
+
+    /// Opens an approval: stores `approval` (pending, version 1) unless an approval live at
+    /// its `created_at` exists for its tenant and binding — then returns that one and
+    /// `false`. Refuses ([`StoreError::Limit`]) when its principal already has `max_pending`
+    /// live pending approvals. Atomic across instances; moves no revision.
+    async fn open_approval(
+        &self,
+        approval: Approval,
+        max_pending: usize,
+    ) -> Result<(Approval, bool), StoreError>;
+
+    async fn approval(&self, tenant: &str, id: Uuid) -> Result<Option<Approval>, StoreError>;
+
+    /// Replaces an approval if its stored version is `expected` (the stored one gets
+    /// `expected + 1`): of two writers that read the same version, one wins and the other
+    /// gets [`StoreError::Conflict`]. Moves no revision.
+    async fn update_approval(
+        &self,
+        approval: Approval,
+        expected: u64,
+    ) -> Result<Approval, StoreError>;
+
+    /// Every approval of `tenant`, newest first.
+    async fn approvals(&self, tenant: &str) -> Result<Vec<Approval>, StoreError>;
+
+    /// How many approvals of every tenant are pending and unexpired at `now`.
+    async fn pending_approvals(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Deletes approvals created before `before` that can no longer let a call through
+    /// (consumed, denied, or expired at `now`). Returns how many.
+    async fn purge_approvals(
+        &self,
+        before: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, StoreError>;
 
     /// The current revision: bumped by every write.
     async fn revision(&self) -> Result<u64, StoreError>;

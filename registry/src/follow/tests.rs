@@ -80,6 +80,40 @@ impl Store for Flaky {
     async fn touch_last_used(&self, uses: Vec<LastUse>) -> Result<(), StoreError> {
         self.inner.touch_last_used(uses).await
     }
+    async fn open_approval(
+        &self,
+        approval: crate::approval::Approval,
+        max_pending: usize,
+    ) -> Result<(crate::approval::Approval, bool), StoreError> {
+        self.inner.open_approval(approval, max_pending).await
+    }
+    async fn approval(
+        &self,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Option<crate::approval::Approval>, StoreError> {
+        self.inner.approval(tenant, id).await
+    }
+    async fn update_approval(
+        &self,
+        approval: crate::approval::Approval,
+        expected: u64,
+    ) -> Result<crate::approval::Approval, StoreError> {
+        self.inner.update_approval(approval, expected).await
+    }
+    async fn approvals(&self, tenant: &str) -> Result<Vec<crate::approval::Approval>, StoreError> {
+        self.inner.approvals(tenant).await
+    }
+    async fn pending_approvals(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+        self.inner.pending_approvals(now).await
+    }
+    async fn purge_approvals(
+        &self,
+        before: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.inner.purge_approvals(before, now).await
+    }
     async fn revision(&self) -> Result<u64, StoreError> {
         self.inner.revision().await
     }

@@ -37,6 +37,168 @@ pub(crate) async fn contract(store: DynStore) {
     bulk_import(&store).await;
     last_used(&store).await;
     vault_documents(&store).await;
+    approvals(&store).await;
+}
+
+async fn approvals(store: &DynStore) {
+    use portcullis_registry::approval::{Approval, ApprovalStatus, ApprovalSubject};
+    use time::{Duration as Span, OffsetDateTime};
+    let t0 = OffsetDateTime::now_utc();
+    let subject = |principal: &str, args: &str| ApprovalSubject {
+        tenant_id: "appr".into(),
+        principal_id: principal.into(),
+        chain: vec![],
+        on_behalf_of: None,
+        action: "call_tool".into(),
+        target_id: "tool-1".into(),
+        arguments_sha256: args.into(),
+    };
+    let at = |s: ApprovalSubject, now: OffsetDateTime| {
+        Approval::pending(
+            s,
+            "files_write".into(),
+            serde_json::json!({"path": "/tmp/x"}),
+            vec!["tool-requires-approval".into()],
+            now,
+            now + Span::minutes(10),
+        )
+    };
+    let revision = store.revision().await.unwrap();
+
+    // One live approval per binding: the second request finds the first.
+    let (first, created) = store
+        .open_approval(at(subject("a-1", "h1"), t0), 3)
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!((first.version, first.status), (1, ApprovalStatus::Pending));
+    let (again, created) = store
+        .open_approval(at(subject("a-1", "h1"), t0), 3)
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, first.id);
+    assert_eq!(again, first);
+    // Other arguments: another approval. A third pending one of a-1 is over the bound.
+    let (other, created) = store
+        .open_approval(at(subject("a-1", "h2"), t0), 2)
+        .await
+        .unwrap();
+    assert!(created && other.id != first.id);
+    let err = store
+        .open_approval(at(subject("a-1", "h3"), t0), 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Limit(_)), "{err}");
+    // ... which is per principal.
+    store
+        .open_approval(at(subject("a-2", "h3"), t0), 2)
+        .await
+        .unwrap();
+    assert_eq!(store.pending_approvals(t0).await.unwrap(), 3);
+    assert_eq!(
+        store.revision().await.unwrap(),
+        revision,
+        "approvals move no revision"
+    );
+
+    // Approve (compare-and-swap on the version); a stale writer loses.
+    let mut approved = first.clone();
+    approved.status = ApprovalStatus::Approved;
+    approved.decided_by = Some("root".into());
+    let approved = store.update_approval(approved, 1).await.unwrap();
+    assert_eq!(approved.version, 2);
+    let err = store.update_approval(first.clone(), 1).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 1,
+                actual: 2
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.pending_approvals(t0).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .approval("appr", first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ApprovalStatus::Approved
+    );
+    // Two concurrent consumers of the same approved version: exactly one wins.
+    let consume = |a: &Approval| {
+        let mut c = a.clone();
+        c.status = ApprovalStatus::Consumed;
+        let store = store.clone();
+        let version = a.version;
+        tokio::spawn(async move { store.update_approval(c, version).await })
+    };
+    let (x, y) = (consume(&approved), consume(&approved));
+    let results = [x.await.unwrap(), y.await.unwrap()];
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    // Consumed: the same call needs a new approval.
+    let (fresh, created) = store
+        .open_approval(at(subject("a-1", "h1"), t0), 3)
+        .await
+        .unwrap();
+    assert!(created && fresh.id != first.id);
+    // A denial stands for its binding until it expires.
+    let mut denied = fresh.clone();
+    denied.status = ApprovalStatus::Denied;
+    let denied = store.update_approval(denied, 1).await.unwrap();
+    let (found, created) = store
+        .open_approval(at(subject("a-1", "h1"), t0), 3)
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(
+        (found.id, found.status),
+        (denied.id, ApprovalStatus::Denied)
+    );
+    // Past its expiry, a new request opens.
+    let later = t0 + Span::minutes(11);
+    let (renewed, created) = store
+        .open_approval(at(subject("a-1", "h1"), later), 3)
+        .await
+        .unwrap();
+    assert!(created && renewed.id != denied.id);
+    assert_eq!(
+        store.pending_approvals(later).await.unwrap(),
+        1,
+        "the others expired"
+    );
+
+    // Listed newest first; invisible to another tenant.
+    let listed = store.approvals("appr").await.unwrap();
+    assert_eq!(listed.len(), 5);
+    assert_eq!(listed[0].id, renewed.id);
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0].created_at >= w[1].created_at)
+    );
+    assert!(store.approvals("other").await.unwrap().is_empty());
+    assert!(store.approval("other", first.id).await.unwrap().is_none());
+    let missing = at(subject("a-9", "h9"), t0);
+    assert!(matches!(
+        store.update_approval(missing, 1).await.unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+
+    // Purge: what was created before the cut and can no longer let a call through.
+    let purged = store.purge_approvals(later, later).await.unwrap();
+    assert_eq!(purged, 4, "consumed, denied, and two expired pending ones");
+    let left = store.approvals("appr").await.unwrap();
+    assert_eq!(left.iter().map(|a| a.id).collect::<Vec<_>>(), [renewed.id]);
+    assert_eq!(store.revision().await.unwrap(), revision);
 }
 
 async fn vault_documents(store: &DynStore) {
