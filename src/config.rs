@@ -17,6 +17,7 @@ pub(crate) struct Config {
     pub(crate) policy: PolicyConfig,
     pub(crate) auth: AuthConfig,
     pub(crate) vault: VaultConfig,
+    pub(crate) approvals: portcullis_registry::approval::ApprovalConfig,
 }
 
 impl Default for Config {
@@ -29,6 +30,7 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             auth: AuthConfig::default(),
             vault: VaultConfig::default(),
+            approvals: portcullis_registry::approval::ApprovalConfig::default(),
         }
     }
 }
@@ -115,7 +117,10 @@ impl Config {
         };
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        let mut config: Self =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        config.gateway.approvals = config.approvals.clone();
+        Ok(config)
     }
 
     pub(crate) fn sqlite_path(&self) -> PathBuf {

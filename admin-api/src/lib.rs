@@ -66,6 +66,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::relations::routes())
         .merge(routes::vault::routes())
         .merge(routes::clients::routes())
+        .merge(routes::approvals::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = std::sync::Arc::new(doc);

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Approvals pending in the store (every tenant), read at each scrape.
+    pending_approvals: IntGauge,
 }
 
 impl Metrics {
@@ -40,12 +42,18 @@ impl Metrics {
             ),
             &["method", "route"],
         )?;
+        let pending_approvals = IntGauge::new(
+            "portcullis_approvals_pending",
+            "Calls held for a human approval, pending and unexpired (every tenant)",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(pending_approvals.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            pending_approvals,
         })
     }
 
@@ -151,6 +159,17 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
 }
 
 pub(crate) async fn render(State(state): State<AppState>) -> Response {
+    match state
+        .store
+        .pending_approvals(time::OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(n) => state
+            .metrics
+            .pending_approvals
+            .set(i64::try_from(n).unwrap_or(i64::MAX)),
+        Err(e) => tracing::warn!("pending approvals not counted: {e}"),
+    }
     match TextEncoder::new().encode_to_string(&state.metrics.registry.gather()) {
         Ok(text) => (
             [(

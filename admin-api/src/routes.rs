@@ -1,6 +1,7 @@
 //! The routers, one per resource group, and helpers they share.
 
 pub(crate) mod agents;
+pub(crate) mod approvals;
 pub(crate) mod clients;
 pub(crate) mod relations;
 pub(crate) mod service_accounts;

@@ -18,6 +18,8 @@ pub struct AppState {
     pub readiness: Option<Readiness>,
     /// The secrets vault (its master keys, or why there are none).
     pub vault: crate::vault::Vault,
+    /// How approvals behave (how long a given approval may be used).
+    pub approvals: portcullis_registry::approval::ApprovalConfig,
 }
 
 /// What `/readyz` holds the registry view to.

@@ -27,6 +27,8 @@ pub(crate) enum Route {
     Jwks,
     /// RFC 8414 authorization server metadata.
     AuthServerMetadata,
+    /// `GET /approvals/{id}`: the caller's own approval.
+    ApprovalStatus(String),
     NotFound,
 }
 
@@ -55,6 +57,15 @@ pub(crate) fn route(session: &Session) -> Route {
         ("GET" | "POST", "/oauth/authorize") => Route::Authorize,
         ("GET", "/jwks.json") => Route::Jwks,
         ("GET", "/.well-known/oauth-authorization-server") => Route::AuthServerMetadata,
+        ("GET", p) if p.starts_with("/approvals/") => {
+            let id = p.trim_start_matches("/approvals/");
+            // An approval id is a UUID: anything longer is not one.
+            if id.is_empty() || id.len() > 36 || id.contains('/') {
+                Route::NotFound
+            } else {
+                Route::ApprovalStatus(id.to_owned())
+            }
+        }
         _ => Route::NotFound,
     }
 }

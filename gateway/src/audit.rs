@@ -61,6 +61,9 @@ pub struct AuditEvent {
     pub upstream: Option<String>,
     pub upstream_status: Option<u16>,
     pub upstream_ms: Option<f64>,
+    /// The approval a held call asked for or consumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
 }
 
 /// SHA-256 of `value` rendered with object keys sorted at every level, as lowercase hex.

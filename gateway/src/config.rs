@@ -31,6 +31,9 @@ pub struct GatewayConfig {
     /// External token issuers (OIDC providers and the like) whose tokens the gateway accepts
     /// beside its own HS256 ones, verified with the keys each publishes as a JWKS.
     pub issuers: Vec<IssuerConfig>,
+    /// Approvals (the top-level `[approvals]` of the server's configuration).
+    #[serde(skip)]
+    pub approvals: portcullis_registry::approval::ApprovalConfig,
 }
 
 impl Default for GatewayConfig {
@@ -44,6 +47,7 @@ impl Default for GatewayConfig {
             audit_log: crate::audit::AuditSink::default(),
             upstreams: Vec::new(),
             issuers: Vec::new(),
+            approvals: portcullis_registry::approval::ApprovalConfig::default(),
         }
     }
 }

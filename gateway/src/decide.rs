@@ -111,5 +111,6 @@ pub(crate) fn approval(target: &str, decision: &Decision) -> Error {
             .map(|o| o.as_str().to_owned())
             .collect(),
         policies: decision.reasons.clone(),
+        ticket: None,
     }
 }

@@ -90,13 +90,21 @@ pub enum Error {
     #[error("{0}")]
     Credential(String),
     /// The call needs a human approval first (-32010 on MCP, 403 on REST).
-    #[error("`{target}` needs a human approval for this call")]
+    #[error("`{target}` needs a human approval for this call{}", approval_note(.ticket.as_deref()))]
     ApprovalRequired {
         /// The tool, prompt or resource, as the client named it.
         target: String,
         obligations: Vec<String>,
         policies: Vec<String>,
+        /// The approval this call waits for (none when there is nowhere to keep one).
+        ticket: Option<Box<ApprovalTicket>>,
     },
+    /// The principal has too many approvals pending to ask for another (-32010, 429 on REST).
+    #[error("no new approval can be requested: {0}")]
+    ApprovalLimit(String),
+    /// A store the request needs does not answer (503; -32603 on MCP).
+    #[error("temporarily unavailable")]
+    Unavailable(String),
     /// The upstream failed, timed out or answered badly (-32011 on MCP, 502/504 on REST).
     #[error("upstream `{upstream}`: {error}")]
     Upstream {
@@ -125,5 +133,50 @@ impl Error {
             upstream: upstream.to_owned(),
             error,
         }
+    }
+}
+
+/// What a caller held for approval is told about its approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalTicket {
+    pub id: uuid::Uuid,
+    /// `pending`, `approved`, `denied` or `expired`.
+    pub status: &'static str,
+    pub expires_at: time::OffsetDateTime,
+    /// Where the caller can watch it (`GET`, with its own token).
+    pub status_url: String,
+    /// When to retry the same call, for a pending or approved one.
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApprovalTicket {
+    /// The ticket as the `data` of an error.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "approval_id": self.id,
+            "status": self.status,
+            "expires_at": self
+                .expires_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok(),
+            "status_url": self.status_url,
+            "retry_after_secs": self.retry_after_secs,
+        })
+    }
+}
+
+/// The part of an approval-required message that says where the approval stands.
+fn approval_note(ticket: Option<&ApprovalTicket>) -> String {
+    match ticket {
+        None => String::new(),
+        Some(t) if t.status == "denied" => format!(
+            ": approval {} was denied; the same call is refused until it expires",
+            t.id
+        ),
+        Some(t) if t.status == "expired" => format!(": approval {} has expired", t.id),
+        Some(t) => format!(
+            ": approval {} is {}; make the same call again once it is approved",
+            t.id, t.status
+        ),
     }
 }

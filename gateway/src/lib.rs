@@ -11,6 +11,7 @@
 //! one mapping from a refusal to what the client sees.
 
 mod accept;
+mod approvals;
 mod audit;
 mod authn;
 mod completion;
@@ -181,6 +182,8 @@ impl Gateway {
                 ids: upstream::RequestIds::default(),
                 sessions: session::SessionKeys::new(session_key)?,
                 audit: auditor,
+                store: store.clone(),
+                holds: tokio::sync::Semaphore::new(256),
                 store_sink: store.map(|s| {
                     let uses = audit::Drops::new("last-use", metrics.last_use_dropped.clone());
                     audit::StoreSink::spawn(s, audit_drops, uses)

@@ -139,7 +139,7 @@ async fn request(
             );
         }
         "logging/setLevel" => return set_level(state, to, id, params).await,
-        "tools/call" => crate::tools::plan(state, log, principal, params)?,
+        "tools/call" => crate::tools::plan(state, log, principal, params).await?,
         "prompts/get" => crate::prompts::plan_get(state, log, principal, params).await?,
         "resources/read" => {
             crate::resources::plan(state, log, to, "resources/read", params).await?

@@ -20,6 +20,8 @@ pub(crate) struct Metrics {
     pub(crate) sessions_closed: IntCounter,
     pub(crate) audit_dropped: IntCounter,
     pub(crate) last_use_dropped: IntCounter,
+    /// Approvals requested and consumed by this instance.
+    pub(crate) approvals: IntCounterVec,
 }
 
 /// The methods that get their own label value; every other method is counted as `unknown`,
@@ -120,7 +122,15 @@ impl Metrics {
                 "portcullis_gateway_last_use_dropped_total",
                 "Last-use times lost to a full queue",
             )?,
+            approvals: IntCounterVec::new(
+                Opts::new(
+                    "portcullis_gateway_approvals_total",
+                    "Approvals requested for held calls, and consumed by the calls they allowed",
+                ),
+                &["event"],
+            )?,
         };
+        registry.register(Box::new(m.approvals.clone()))?;
         registry.register(Box::new(m.audit_dropped.clone()))?;
         registry.register(Box::new(m.last_use_dropped.clone()))?;
         registry.register(Box::new(m.requests.clone()))?;

@@ -66,6 +66,9 @@ impl ProxyHttp for McpProxy {
                 Route::ResourceMetadata => Ok(resource_metadata(&self.state, session).into()),
                 Route::Token => crate::oauth::token(&self.state, session, &mut ctx.log).await,
                 Route::Authorize => Err(crate::oauth::authorize()),
+                Route::ApprovalStatus(id) => {
+                    crate::approvals::status(&self.state, session, &mut ctx.log, &id).await
+                }
                 Route::Jwks => crate::oauth::jwks(&self.state),
                 Route::AuthServerMetadata => crate::oauth::metadata(&self.state),
                 Route::NotFound => Err(Error::NoRoute),
@@ -131,6 +134,7 @@ impl ProxyHttp for McpProxy {
             upstream: l.upstream.clone(),
             upstream_status: l.upstream_status,
             upstream_ms: l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
+            approval: l.approval.clone(),
         };
         if let (Some(sink), Some(tenant)) = (&self.state.store_sink, &event.tenant)
             && let Ok(record) =

@@ -155,16 +155,34 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
         Error::ApprovalRequired {
             obligations,
             policies,
+            ticket,
             ..
-        } => (
-            403,
-            "approval_required",
-            OnMcp::Rpc {
-                status: 200,
-                code: jsonrpc::APPROVAL_REQUIRED,
-                data: Some(json!({"obligations": obligations, "policies": policies})),
-            },
+        } => {
+            let mut data = json!({"obligations": obligations, "policies": policies});
+            if let (Some(t), Some(obj)) = (ticket, data.as_object_mut())
+                && let serde_json::Value::Object(fields) = t.to_json()
+            {
+                obj.extend(fields);
+            }
+            (
+                403,
+                "approval_required",
+                OnMcp::Rpc {
+                    status: 200,
+                    code: jsonrpc::APPROVAL_REQUIRED,
+                    data: Some(data),
+                },
+            )
+        }
+        Error::ApprovalLimit(_) => (
+            429,
+            "too_many_approvals",
+            rpc(200, jsonrpc::APPROVAL_REQUIRED),
         ),
+        Error::Unavailable(detail) => {
+            tracing::error!("a request could not be served: {detail}");
+            (503, "unavailable", rpc(200, jsonrpc::INTERNAL_ERROR))
+        }
         Error::Upstream {
             error: UpstreamError::Timeout,
             ..

@@ -38,7 +38,7 @@ pub(crate) async fn call(
     let mut params = Map::new();
     params.insert("name".into(), Value::String(name.to_owned()));
     params.insert("arguments".into(), Value::Object(arguments));
-    let planned = crate::tools::plan(state, log, &principal, Some(params))?;
+    let planned = crate::tools::plan(state, log, &principal, Some(params)).await?;
     let to = Target {
         principal: &principal,
         conversation: &Conversation::Stateless,

@@ -46,6 +46,11 @@ pub(crate) struct State {
     pub(crate) audit: crate::audit::Auditor,
     /// The store's audit log and last-use times (none without a store).
     pub(crate) store_sink: Option<crate::audit::StoreSink>,
+    /// The registry's store, read only for calls held for approval (none: nothing can be
+    /// approved).
+    pub(crate) store: Option<portcullis_registry::DynStore>,
+    /// Calls that may be held open for an approver at once.
+    pub(crate) holds: tokio::sync::Semaphore,
     /// (upstream, family) → its list as the gateway's own session sees it (`discovery`, 30 s).
     pub(crate) offered: moka::sync::Cache<(String, crate::discovery::Family), Arc<Vec<Value>>>,
     /// Sessions ended with DELETE on this instance (sealed ids cannot be recalled otherwise).
@@ -112,4 +117,6 @@ pub(crate) struct CallLog {
     pub(crate) upstream: Option<String>,
     pub(crate) upstream_status: Option<u16>,
     pub(crate) upstream_latency: Option<Duration>,
+    /// The approval a held call asked for or consumed.
+    pub(crate) approval: Option<String>,
 }

@@ -99,7 +99,7 @@ pub(crate) async fn listed_tools(state: &State, principal: &crate::authn::Princi
 /// Steps 4 to 6 of a tools/call: look up, validate, decide. A denied tool is refused
 /// exactly like an unknown one; invalid arguments are reported only to a caller who may
 /// call the tool at all.
-pub(crate) fn plan(
+pub(crate) async fn plan(
     state: &State,
     log: &mut CallLog,
     principal: &crate::authn::Principal,
@@ -144,13 +144,49 @@ pub(crate) fn plan(
             log.decision = Some("deny");
             return Err(Error::UnknownTool(call.name));
         }
-        (Verdict::NeedsApproval, _) => {
-            // The approval flow hooks in here: find or create an approval bound to this call.
+        // Arguments the tool would refuse are reported first: no approver should see them.
+        (Verdict::NeedsApproval, Some(invalid)) => {
+            log.decision = Some("invalid");
+            return Err(invalid);
+        }
+        (Verdict::NeedsApproval, None) => {
             log.decision = Some("approval_required");
-            return Err(decide::approval(&call.name, &decision));
+            let held = crate::approvals::Held {
+                subject: portcullis_registry::approval::ApprovalSubject {
+                    tenant_id: principal.tenant.clone(),
+                    principal_id: principal.id.clone(),
+                    chain: principal.chain.clone(),
+                    on_behalf_of: principal.on_behalf_of.clone(),
+                    action: "call_tool".into(),
+                    target_id: tool.id.clone(),
+                    arguments_sha256: log.arguments_sha256.clone().unwrap_or_default(),
+                },
+                target_name: &call.name,
+                arguments: Value::Object(request.arguments.clone()),
+                policies: &decision.reasons,
+                obligations: decision
+                    .obligations
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect(),
+            };
+            // Boxed: the common path's future stays small.
+            Box::pin(crate::approvals::gate(state, log, held)).await?;
+            // A consumed approval: decided again as approved, and only allowed if the policies
+            // allow it now.
+            request.approval.approved = true;
+            let (verdict, decision) = decide::decide(&state.engine, &request);
+            log.reasons.clone_from(&decision.reasons);
+            if verdict != Verdict::Allow {
+                log.decision = Some("deny");
+                return Err(Error::UnknownTool(call.name));
+            }
+            log.decision = Some("approved");
         }
     }
-    log.decision = Some("allow");
+    if log.decision != Some("approved") {
+        log.decision = Some("allow");
+    }
     log.upstream = Some(tool.upstream.clone());
     Ok(Planned {
         upstream: tool.upstream.clone(),

@@ -13,6 +13,35 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// How approvals behave (`[approvals]` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    /// How long a request may wait for a decision, in seconds.
+    pub ttl_secs: u64,
+    /// How long an approval may be used once given, in seconds.
+    pub use_within_secs: u64,
+    /// How long the gateway holds a call open for a decision, in milliseconds (0: it answers
+    /// at once that approval is required).
+    pub hold_ms: u64,
+    /// How many approvals one principal may have pending at once (more are refused).
+    pub max_pending_per_principal: usize,
+    /// How long spent (consumed, denied, expired) approvals are kept, in seconds.
+    pub keep_secs: u64,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 3600,
+            use_within_secs: 900,
+            hold_ms: 3000,
+            max_pending_per_principal: 100,
+            keep_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
 /// Where an approval stands. `expired` is not stored: a pending or approved approval past
 /// its `expires_at` is expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -96,8 +96,11 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     let metrics = Metrics::new(registry)?;
     metrics.watch_registry_view(view.clone())?;
 
-    // Superseded secret versions are destroyed once their keeping time is over.
+    // Superseded secret versions are destroyed once their keeping time is over, and spent
+    // approvals once theirs is.
     let sweeper = store.clone();
+    let keep_approvals =
+        time::Duration::seconds(i64::try_from(config.approvals.keep_secs).unwrap_or(i64::MAX / 2));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
@@ -106,6 +109,12 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
                 Ok(0) => {}
                 Ok(n) => tracing::info!(destroyed = n, "old secret versions destroyed"),
                 Err(e) => tracing::warn!("secret versions not swept: {e}"),
+            }
+            let now = time::OffsetDateTime::now_utc();
+            match sweeper.purge_approvals(now - keep_approvals, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "spent approvals deleted"),
+                Err(e) => tracing::warn!("approvals not purged: {e}"),
             }
         }
     });
@@ -119,6 +128,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
                 max_staleness,
             }),
             vault: Vault::new(keys, config.vault.clone()),
+            approvals: config.approvals.clone(),
         },
         &config.admin,
     );

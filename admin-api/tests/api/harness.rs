@@ -47,6 +47,7 @@ impl Api {
             metrics,
             readiness,
             vault,
+            approvals: Default::default(),
         };
         let config = AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -8,6 +8,7 @@
     reason = "test code fails loudly"
 )]
 
+mod approvals;
 mod clients;
 mod harness;
 mod ready;

@@ -40,6 +40,8 @@ pub(crate) struct World {
     /// The two replicas, to install a new registry snapshot into.
     gateways: [Gateway; 2],
     _dir: tempfile::TempDir,
+    /// Declared last: stopped after everything that uses it.
+    _redis: Option<portcullis_registry::testutil::RedisServer>,
 }
 
 pub(crate) const BODY_LIMIT: usize = 256 * 1024;
@@ -131,6 +133,10 @@ pub(crate) struct Setup {
     pub(crate) vault: bool,
     /// Both replicas issue agent tokens (one key file) as [`PUBLIC_URL`].
     pub(crate) tokens: bool,
+    /// How long a call held for approval waits for a decision (0: not at all).
+    pub(crate) approval_hold_ms: u64,
+    /// The registry on a private Redis server instead of SQLite.
+    pub(crate) redis: bool,
 }
 
 /// The public URL of worlds that issue agent tokens.
@@ -168,11 +174,21 @@ impl World {
             policies,
             vault,
             tokens,
+            approval_hold_ms,
+            redis,
         } = setup;
         let (addr, seen) = upstream::start("files").await;
         let (crm_addr, crm) = upstream::start("crm").await;
         let dir = tempfile::tempdir().expect("tempdir");
-        let store: DynStore = Arc::new(SqliteStore::open(&dir.path().join("r.db")).expect("open"));
+        let redis_server = redis.then(portcullis_registry::testutil::RedisServer::start);
+        let store: DynStore = match &redis_server {
+            Some(server) => Arc::new(
+                portcullis_registry::RedisStore::connect(&server.url, "gw")
+                    .await
+                    .expect("redis"),
+            ),
+            None => Arc::new(SqliteStore::open(&dir.path().join("r.db")).expect("open")),
+        };
         let reader = add(
             &store,
             Nhi::Agent(Agent {
@@ -290,6 +306,10 @@ impl World {
                 },
             ],
             issuers,
+            approvals: portcullis_registry::approval::ApprovalConfig {
+                hold_ms: approval_hold_ms,
+                ..Default::default()
+            },
         };
         let policies =
             policies.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies"));
@@ -351,6 +371,7 @@ impl World {
             engine,
             gateways: [gateway, replica_gateway],
             _dir: dir,
+            _redis: redis_server,
         }
     }
 
