@@ -45,6 +45,9 @@ pub(crate) async fn configure(config: &mut Config) -> anyhow::Result<Upstreams> 
     config.auth.signing_key_file = None;
     config.auth.agent_key_file = None;
     config.gateway.session_key_file = None;
+    // The held payment answers at once (a served gateway waits `approvals.hold_ms` first).
+    config.approvals.hold_ms = 0;
+    config.gateway.approvals.hold_ms = 0;
     let keys = dir.join("vault.keys");
     let line = portcullis_vault::MasterKeys::new_key_line("demo")?;
     std::fs::write(&keys, format!("{}\n", *line))
@@ -182,9 +185,16 @@ pub(crate) async fn show(
         ),
     ];
     println!("\nPortcullis demo — MCP gateway http://{gateway}/mcp, admin API http://{admin}\n");
+    let mut held = None;
     for (what, token, tool, args) in calls {
         let (status, body) = call(gateway, token, tool, args).await?;
         println!("{what}\n  POST /mcp/tools/{tool}/call {args}\n  -> {status} {body}\n");
+        if let Some(id) = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|b| b.get("approval_id")?.as_str().map(str::to_owned))
+        {
+            held = Some((id, tool, args));
+        }
     }
 
     // The vault: `crm` needs an API key. The admin stores it and leases it to assistant;
@@ -305,6 +315,16 @@ pub(crate) async fn show(
         "  curl -si -XPOST http://{gateway}/mcp -H \"Authorization: Bearer $ASSISTANT\" -H 'Content-Type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{{}},\"clientInfo\":{{\"name\":\"curl\",\"version\":\"1\"}}}}}}'"
     );
     println!("  curl -s http://{admin}/nhi/agents -H \"Authorization: Bearer $ADMIN\"");
+    if let Some((id, tool, args)) = held {
+        println!("\nApprove the held payment (a person with the admin role), then retry it once:");
+        println!("  curl -s http://{admin}/approvals/{id} -H \"Authorization: Bearer $ADMIN\"");
+        println!(
+            "  curl -s -XPOST http://{admin}/approvals/{id}/approve -H \"Authorization: Bearer $ADMIN\" -H 'Content-Type: application/json' -d '{{\"comment\":\"invoice checked\"}}'"
+        );
+        println!(
+            "  curl -s -XPOST http://{gateway}/mcp/tools/{tool}/call -H \"Authorization: Bearer $ASSISTANT\" -H 'Content-Type: application/json' -d '{args}'"
+        );
+    }
     println!("\nCtrl-C stops the demo.\n");
     Ok(())
 }

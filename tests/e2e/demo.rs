@@ -16,8 +16,25 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[test]
-fn the_demo_shows_the_four_outcomes() {
+/// The value after `NAME=` on a line of the demo's output.
+fn printed(out: &str, name: &str) -> String {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name}= in the demo output:\n{out}"))
+        .to_owned()
+}
+
+/// The URL of the printed `curl` command that contains `part`.
+fn printed_url(out: &str, part: &str) -> String {
+    out.lines()
+        .filter(|l| l.contains("curl") && l.contains(part))
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
+        .unwrap_or_else(|| panic!("no curl command with {part}:\n{out}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_the_four_outcomes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("demo.toml");
     std::fs::write(
@@ -52,8 +69,6 @@ fn the_demo_shows_the_four_outcomes() {
             out.push('\n');
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
     for expected in [
         "-> 200 {\"content\":[{\"type\":\"text\",\"text\":\"Echo: hello\"}]",
         "-> 404 {\"error\":\"unknown_tool\"",
@@ -71,4 +86,48 @@ fn the_demo_shows_the_four_outcomes() {
             "`{expected}` missing from the demo output:\n{out}"
         );
     }
+    // The printed commands approve the held payment and retry it: it goes through once.
+    let http = reqwest::Client::new();
+    let admin = printed(&out, "ADMIN");
+    let assistant = printed(&out, "ASSISTANT");
+    let approve = printed_url(&out, "/approve");
+    let resp = http
+        .post(&approve)
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"comment": "invoice checked"}))
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let retry = printed_url(&out, "demo_transfer_funds/call");
+    let body = serde_json::json!({"to": "acme-supplier", "amount": 25000});
+    let resp = http
+        .post(&retry)
+        .bearer_auth(&assistant)
+        .json(&body)
+        .send()
+        .await
+        .expect("retry");
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains("transferred 25000 to acme-supplier"),
+        "{text}"
+    );
+    let again = http
+        .post(&retry)
+        .bearer_auth(&assistant)
+        .json(&body)
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(again.status(), 403, "one approval, one call");
+    let _ = child.kill();
+    let _ = child.wait();
 }

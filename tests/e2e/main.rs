@@ -4,9 +4,11 @@
     clippy::expect_used,
     clippy::unwrap_used,
     clippy::panic,
+    clippy::indexing_slicing,
     reason = "test helpers fail the test loudly on a broken fixture"
 )]
 
+mod approvals;
 mod cli;
 mod demo;
 mod durability;
