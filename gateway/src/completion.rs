@@ -126,7 +126,7 @@ pub(crate) async fn plan(
             )
         }
     };
-    let request = decide::server_request(
+    let mut request = decide::server_request(
         to.principal,
         Action::Complete,
         &upstream,
@@ -135,7 +135,18 @@ pub(crate) async fn plan(
     );
     let (verdict, decision) = decide::decide(&state.engine, &request);
     let named = log.target.clone().unwrap_or_default();
-    decide::settle(log, verdict, &decision, &named, unknown)?;
+    decide::settle(
+        state,
+        log,
+        to.principal,
+        &mut request,
+        verdict,
+        &decision,
+        &named,
+        format!("completion {upstream} {named}"),
+        unknown,
+    )
+    .await?;
     log.upstream = Some(upstream.clone());
     let mut forwarded = Map::new();
     forwarded.insert("ref".into(), forwarded_ref);

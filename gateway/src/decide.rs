@@ -75,12 +75,18 @@ pub(crate) fn decide(engine: &Engine, request: &Request) -> (Verdict, Arc<Decisi
 
 /// What a verdict on a target the client named (a tool, prompt or resource) comes to, noted
 /// in the call's log: `Ok` when allowed; a deny is `unknown` (a denied target looks exactly
-/// like one that does not exist); an approval obligation is [`Error::ApprovalRequired`].
-pub(crate) fn settle(
+/// like one that does not exist); an approval obligation holds the call ([`held`]).
+/// `target` is the name the client used, `target_id` what the approval is bound to.
+#[expect(clippy::too_many_arguments, reason = "one call's whole context")]
+pub(crate) async fn settle(
+    state: &crate::state::State,
     log: &mut CallLog,
+    principal: &Principal,
+    request: &mut Request,
     verdict: Verdict,
     decision: &Decision,
     target: &str,
+    target_id: String,
     unknown: Error,
 ) -> Result<(), Error> {
     log.reasons.clone_from(&decision.reasons);
@@ -94,23 +100,62 @@ pub(crate) fn settle(
             Err(unknown)
         }
         Verdict::NeedsApproval => {
-            // The approval flow hooks in here: find or create an approval bound to this call.
-            log.decision = Some("approval_required");
-            Err(approval(target, decision))
+            Box::pin(held(
+                state, log, principal, request, decision, target, target_id, unknown,
+            ))
+            .await
         }
     }
 }
 
-/// The refusal of a call that needs a human approval first.
-pub(crate) fn approval(target: &str, decision: &Decision) -> Error {
-    Error::ApprovalRequired {
-        target: target.to_owned(),
+/// A call the policies hold for a human approval: `Ok` once it has consumed an approval of
+/// its exact binding and the policies allow it as approved; otherwise approval required (or
+/// `unknown`, should the policies refuse it even approved).
+#[expect(clippy::too_many_arguments, reason = "one call's whole context")]
+pub(crate) async fn held(
+    state: &crate::state::State,
+    log: &mut CallLog,
+    principal: &Principal,
+    request: &mut Request,
+    decision: &Decision,
+    target: &str,
+    target_id: String,
+    unknown: Error,
+) -> Result<(), Error> {
+    log.decision = Some("approval_required");
+    let arguments = Value::Object(request.arguments.clone());
+    let arguments_sha256 = log
+        .arguments_sha256
+        .clone()
+        .unwrap_or_else(|| crate::audit::canonical_sha256(&arguments));
+    let held = crate::approvals::Held {
+        subject: portcullis_registry::approval::ApprovalSubject {
+            tenant_id: principal.tenant.clone(),
+            principal_id: principal.id.clone(),
+            chain: principal.chain.clone(),
+            on_behalf_of: principal.on_behalf_of.clone(),
+            action: request.action.as_str().to_owned(),
+            target_id,
+            arguments_sha256,
+        },
+        target_name: target,
+        arguments,
+        policies: &decision.reasons,
         obligations: decision
             .obligations
             .iter()
             .map(|o| o.as_str().to_owned())
             .collect(),
-        policies: decision.reasons.clone(),
-        ticket: None,
+    };
+    crate::approvals::gate(state, log, held).await?;
+    // Consumed: decided again as approved, and allowed only if the policies allow it now.
+    request.approval.approved = true;
+    let (verdict, decision) = decide(&state.engine, request);
+    log.reasons.clone_from(&decision.reasons);
+    if verdict != Verdict::Allow {
+        log.decision = Some("deny");
+        return Err(unknown);
     }
+    log.decision = Some("approved");
+    Ok(())
 }

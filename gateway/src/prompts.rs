@@ -125,9 +125,20 @@ pub(crate) async fn plan_get(
         log.decision = Some("unknown");
         return Err(unknown());
     };
-    let request = prompt_request(principal, &upstream, &name, arguments);
+    let mut request = prompt_request(principal, &upstream, &name, arguments);
     let (verdict, decision) = decide::decide(&state.engine, &request);
-    decide::settle(log, verdict, &decision, &exposed, unknown())?;
+    decide::settle(
+        state,
+        log,
+        principal,
+        &mut request,
+        verdict,
+        &decision,
+        &exposed,
+        format!("prompt {upstream} {name}"),
+        unknown(),
+    )
+    .await?;
     let arguments = request.arguments;
     if let Err(e) = check_arguments(&exposed, &declared, &arguments) {
         log.decision = Some("invalid");

@@ -111,15 +111,20 @@ pub(crate) async fn plan(
     let uri = uri_param(&mut params, method)?;
     log.target = Some(uri.clone());
     let upstream = route(state, to, &uri).await?;
-    let request = read_request(to.principal, &upstream, &uri);
+    let mut request = read_request(to.principal, &upstream, &uri);
     let (verdict, decision) = decide::decide(&state.engine, &request);
     decide::settle(
+        state,
         log,
+        to.principal,
+        &mut request,
         verdict,
         &decision,
         &uri,
+        format!("resource {upstream} {uri}"),
         Error::UnknownResource(uri.clone()),
-    )?;
+    )
+    .await?;
     log.upstream = Some(upstream.clone());
     let mut forwarded = Map::new();
     forwarded.insert("uri".into(), Value::String(uri));

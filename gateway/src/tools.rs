@@ -150,38 +150,18 @@ pub(crate) async fn plan(
             return Err(invalid);
         }
         (Verdict::NeedsApproval, None) => {
-            log.decision = Some("approval_required");
-            let held = crate::approvals::Held {
-                subject: portcullis_registry::approval::ApprovalSubject {
-                    tenant_id: principal.tenant.clone(),
-                    principal_id: principal.id.clone(),
-                    chain: principal.chain.clone(),
-                    on_behalf_of: principal.on_behalf_of.clone(),
-                    action: "call_tool".into(),
-                    target_id: tool.id.clone(),
-                    arguments_sha256: log.arguments_sha256.clone().unwrap_or_default(),
-                },
-                target_name: &call.name,
-                arguments: Value::Object(request.arguments.clone()),
-                policies: &decision.reasons,
-                obligations: decision
-                    .obligations
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect(),
-            };
             // Boxed: the common path's future stays small.
-            Box::pin(crate::approvals::gate(state, log, held)).await?;
-            // A consumed approval: decided again as approved, and only allowed if the policies
-            // allow it now.
-            request.approval.approved = true;
-            let (verdict, decision) = decide::decide(&state.engine, &request);
-            log.reasons.clone_from(&decision.reasons);
-            if verdict != Verdict::Allow {
-                log.decision = Some("deny");
-                return Err(Error::UnknownTool(call.name));
-            }
-            log.decision = Some("approved");
+            Box::pin(decide::held(
+                state,
+                log,
+                principal,
+                &mut request,
+                &decision,
+                &call.name,
+                tool.id.clone(),
+                Error::UnknownTool(call.name.clone()),
+            ))
+            .await?;
         }
     }
     if log.decision != Some("approved") {

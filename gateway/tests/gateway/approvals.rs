@@ -311,3 +311,74 @@ async fn a_held_call_completes_when_approved_in_time() {
     );
     assert_eq!(paid(&w), 1);
 }
+
+/// The shipped policies plus `extra` (file name, text), in a new directory.
+fn policies_with(extra: (&str, &str)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pending = vec![(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies"),
+        dir.path().to_owned(),
+    )];
+    while let Some((from, to)) = pending.pop() {
+        std::fs::create_dir_all(&to).unwrap();
+        for entry in std::fs::read_dir(&from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                if entry.file_name() != "tests" {
+                    pending.push((entry.path(), to.join(entry.file_name())));
+                }
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    std::fs::write(dir.path().join(extra.0), extra.1).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_held_for_approval_is_read_once_per_approval() {
+    let policies = policies_with((
+        "hold.cedar",
+        r#"@id("docs-need-approval")
+@obligation("human_approval")
+forbid (principal, action == Portcullis::Action::"read_resource", resource)
+when { context.target has uri && context.target.uri like "file:///docs/*" && !context.approval.approved };
+"#,
+    ));
+    let w = world(Setup {
+        policies: Some(policies.path().to_owned()),
+        ..Setup::default()
+    })
+    .await;
+    let reader = w.token(&w.reader, "acme");
+    let read = json!({"uri": "file:///docs/plan.md"});
+    let (_, reply) = w.rpc(&reader, "resources/read", read.clone()).await;
+    let id = held(&reply);
+    assert!(
+        reply["error"]["data"]["policies"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("docs-need-approval"))
+    );
+    let stored = load(&w, id).await;
+    assert_eq!(stored.subject.action, "read_resource");
+    assert_eq!(stored.target_name, "file:///docs/plan.md");
+    decide(&w, id, ApprovalStatus::Approved, Duration::minutes(5)).await;
+    let (_, reply) = w.rpc(&reader, "resources/read", read.clone()).await;
+    assert_eq!(
+        reply["result"]["contents"][0]["text"], "files has file:///docs/plan.md",
+        "{reply}"
+    );
+    let (_, reply) = w.rpc(&reader, "resources/read", read).await;
+    assert_ne!(held(&reply), id, "one approval, one read");
+    // Not held: read at once.
+    let (_, reply) = w
+        .rpc(
+            &reader,
+            "resources/read",
+            json!({"uri": "file:///logs/monday"}),
+        )
+        .await;
+    assert!(reply.get("result").is_some(), "{reply}");
+}
