@@ -184,6 +184,10 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         let shipped = Config::load(Some(&dir.join("portcullis.toml"))).expect("default config");
         assert_eq!(shipped.store.max_staleness_ms, defaults);
+        assert_eq!(
+            shipped.gateway.a2a,
+            portcullis_gateway::A2aConfig::default()
+        );
         let set: Config = toml::from_str("[store]\nmax_staleness_ms = 250\n").expect("parses");
         assert_eq!(set.store.max_staleness_ms, 250);
     }

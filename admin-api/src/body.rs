@@ -36,6 +36,8 @@ pub(crate) struct AgentCreate {
     pub requires_human_approval: bool,
     #[serde(default)]
     pub max_delegation_depth: u32,
+    /// The configured A2A upstream that serves the agent (`[[gateway.a2a_upstreams]]`).
+    pub a2a_upstream: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,6 +85,7 @@ pub(crate) struct NhiPatch {
     pub model_name: Option<String>,
     pub requires_human_approval: Option<bool>,
     pub max_delegation_depth: Option<u32>,
+    pub a2a_upstream: Option<String>,
     // tools
     pub category: Option<String>,
     pub requires_approval: Option<bool>,

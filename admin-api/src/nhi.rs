@@ -300,7 +300,8 @@ pub(crate) fn apply_patch(nhi: &mut Nhi, p: &NhiPatch) -> ApiResult<()> {
         || p.model_provider.is_some()
         || p.model_name.is_some()
         || p.requires_human_approval.is_some()
-        || p.max_delegation_depth.is_some();
+        || p.max_delegation_depth.is_some()
+        || p.a2a_upstream.is_some();
     let tool_fields = p.category.is_some()
         || p.requires_approval.is_some()
         || p.input_schema.is_some()
@@ -323,6 +324,10 @@ pub(crate) fn apply_patch(nhi: &mut Nhi, p: &NhiPatch) -> ApiResult<()> {
             }
             if let Some(v) = p.max_delegation_depth {
                 f.max_delegation_depth = v
+            }
+            if let Some(v) = &p.a2a_upstream {
+                check_text("a2a_upstream", v)?;
+                f.a2a_upstream = Some(v.clone()).filter(|v| !v.is_empty());
             }
             Ok(())
         }

@@ -29,6 +29,16 @@ pub(crate) enum Route {
     AuthServerMetadata,
     /// `GET /approvals/{id}`: the caller's own approval.
     ApprovalStatus(String),
+    /// `GET /.well-known/agents/{agent_id}`: an agent's card (public).
+    AgentCard(String),
+    /// `POST /a2a/{agent_id}`: one A2A JSON-RPC request to an agent.
+    A2a(String),
+    /// `POST /a2a/tasks`: the A2A REST face's new task.
+    A2aCreate,
+    /// `GET /a2a/tasks`: the caller's tasks.
+    A2aList,
+    /// `GET /a2a/tasks/{task_id}` or `POST /a2a/tasks/{task_id}/cancel`.
+    A2aTask(String, crate::a2a::rest::TaskOp),
     NotFound,
 }
 
@@ -66,8 +76,35 @@ pub(crate) fn route(session: &Session) -> Route {
                 Route::ApprovalStatus(id.to_owned())
             }
         }
+        ("GET", p) if p.starts_with("/.well-known/agents/") => {
+            segment(p.trim_start_matches("/.well-known/agents/"), 64)
+                .map_or(Route::NotFound, Route::AgentCard)
+        }
+        ("POST", "/a2a/tasks") => Route::A2aCreate,
+        ("GET", "/a2a/tasks") => Route::A2aList,
+        ("GET", p) if p.starts_with("/a2a/tasks/") => {
+            segment(p.trim_start_matches("/a2a/tasks/"), 256).map_or(Route::NotFound, |t| {
+                Route::A2aTask(t, crate::a2a::rest::TaskOp::Get)
+            })
+        }
+        ("POST", p) if p.starts_with("/a2a/tasks/") && p.ends_with("/cancel") => segment(
+            p.trim_start_matches("/a2a/tasks/")
+                .trim_end_matches("/cancel"),
+            256,
+        )
+        .map_or(Route::NotFound, |t| {
+            Route::A2aTask(t, crate::a2a::rest::TaskOp::Cancel)
+        }),
+        ("POST", p) if p.starts_with("/a2a/") => {
+            segment(p.trim_start_matches("/a2a/"), 64).map_or(Route::NotFound, Route::A2a)
+        }
         _ => Route::NotFound,
     }
+}
+
+/// One path segment of at most `max` bytes (no `/`, no percent-escapes, nothing empty).
+fn segment(s: &str, max: usize) -> Option<String> {
+    (!s.is_empty() && s.len() <= max && !s.contains(['/', '%'])).then(|| s.to_owned())
 }
 
 /// A JSON request body (`application/json`), at most `cap` bytes.

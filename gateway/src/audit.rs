@@ -64,6 +64,9 @@ pub struct AuditEvent {
     /// The approval a held call asked for or consumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<String>,
+    /// The A2A task a request is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
 }
 
 /// SHA-256 of `value` rendered with object keys sorted at every level, as lowercase hex.

@@ -28,6 +28,10 @@ pub struct GatewayConfig {
     pub audit_log: crate::audit::AuditSink,
     /// The MCP servers behind the gateway.
     pub upstreams: Vec<UpstreamConfig>,
+    /// The A2A agents behind the gateway; a registered agent names one as its `a2a_upstream`.
+    pub a2a_upstreams: Vec<A2aUpstreamConfig>,
+    /// How A2A traffic is handled (`[gateway.a2a]`).
+    pub a2a: A2aConfig,
     /// External token issuers (OIDC providers and the like) whose tokens the gateway accepts
     /// beside its own HS256 ones, verified with the keys each publishes as a JWKS.
     pub issuers: Vec<IssuerConfig>,
@@ -46,6 +50,8 @@ impl Default for GatewayConfig {
             allowed_origins: Vec::new(),
             audit_log: crate::audit::AuditSink::default(),
             upstreams: Vec::new(),
+            a2a_upstreams: Vec::new(),
+            a2a: A2aConfig::default(),
             issuers: Vec::new(),
             approvals: portcullis_registry::approval::ApprovalConfig::default(),
         }
@@ -131,6 +137,83 @@ pub struct UpstreamConfig {
     pub credential: Option<CredentialConfig>,
 }
 
+/// One A2A agent server behind the gateway (`[[gateway.a2a_upstreams]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct A2aUpstreamConfig {
+    /// Its name: a registered agent names it as its `a2a_upstream`. Unique among every
+    /// upstream, MCP ones included.
+    pub name: String,
+    /// Its A2A JSON-RPC endpoint, e.g. `http://127.0.0.1:9999/`.
+    pub url: String,
+    /// Where its agent card is; default `<scheme>://<host>/.well-known/agent-card.json` of
+    /// `url`. Fetched without following redirects, at most 256 KiB, kept 5 minutes.
+    #[serde(default)]
+    pub card_url: Option<String>,
+    /// Connect timeout in milliseconds.
+    #[serde(default = "default_connect_ms")]
+    pub connect_timeout_ms: u64,
+    /// Time allowed for an answer (and between two events of a stream), in milliseconds.
+    #[serde(default = "default_a2a_request_ms")]
+    pub request_timeout_ms: u64,
+    /// The credential this agent server needs, from the vault (as for MCP upstreams).
+    #[serde(default)]
+    pub credential: Option<CredentialConfig>,
+}
+
+/// A2A settings (`[gateway.a2a]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct A2aConfig {
+    /// Hosts a push-notification URL may name even though they are (or resolve to)
+    /// loopback, link-local or private addresses, e.g. `["hooks.internal"]`. Any other such
+    /// URL is refused, so an agent server cannot be made to call into the network it runs in.
+    pub push_allowed_hosts: Vec<String>,
+    /// How long the gateway remembers who created a task, in seconds (afterwards the task is
+    /// "not found" for everyone).
+    pub task_keep_secs: u64,
+}
+
+impl Default for A2aConfig {
+    fn default() -> Self {
+        Self {
+            push_allowed_hosts: Vec::new(),
+            task_keep_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+fn default_a2a_request_ms() -> u64 {
+    300_000
+}
+
+impl A2aUpstreamConfig {
+    /// Its settings as an HTTP upstream (the transport both protocols share).
+    pub(crate) fn as_upstream(&self) -> UpstreamConfig {
+        UpstreamConfig {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            prefix: Some(String::new()),
+            connect_timeout_ms: self.connect_timeout_ms,
+            request_timeout_ms: self.request_timeout_ms,
+            credential: self.credential.clone(),
+        }
+    }
+
+    /// Where its card is fetched from.
+    pub(crate) fn card_url(&self) -> String {
+        self.card_url.clone().unwrap_or_else(|| {
+            let origin = self
+                .url
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|u| Some(format!("{}://{}", u.scheme_str()?, u.authority()?)))
+                .unwrap_or_default();
+            format!("{origin}/.well-known/agent-card.json")
+        })
+    }
+}
+
 /// How an upstream's credential is found and presented (`[gateway.upstreams.credential]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,7 +270,22 @@ impl GatewayConfig {
 
     fn problems(&self) -> Result<(), String> {
         let mut names = HashSet::new();
-        for u in &self.upstreams {
+        let a2a: Vec<UpstreamConfig> = self
+            .a2a_upstreams
+            .iter()
+            .map(A2aUpstreamConfig::as_upstream)
+            .collect();
+        for a in &self.a2a_upstreams {
+            if let Some(card) = &a.card_url
+                && !(card.starts_with("http://") || card.starts_with("https://"))
+            {
+                return Err(format!(
+                    "a2a upstream `{}`: card_url `{card}` must start with http:// or https://",
+                    a.name
+                ));
+            }
+        }
+        for u in self.upstreams.iter().chain(&a2a) {
             if u.name.is_empty()
                 || !u
                     .name
@@ -278,6 +376,10 @@ impl GatewayConfig {
 
     pub fn upstream(&self, name: &str) -> Option<&UpstreamConfig> {
         self.upstreams.iter().find(|u| u.name == name)
+    }
+
+    pub fn a2a_upstream(&self, name: &str) -> Option<&A2aUpstreamConfig> {
+        self.a2a_upstreams.iter().find(|u| u.name == name)
     }
 
     /// The upstream a client-facing name (`<prefix><name>`) belongs to, and the name there.

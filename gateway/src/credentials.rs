@@ -74,6 +74,12 @@ impl Credentials {
             .upstreams
             .iter()
             .filter_map(|u| Some((u.name.as_str(), u.credential.as_ref()?)))
+            .chain(
+                config
+                    .a2a_upstreams
+                    .iter()
+                    .filter_map(|u| Some((u.name.as_str(), u.credential.as_ref()?))),
+            )
             .collect();
         if wanted.is_empty() {
             return out;

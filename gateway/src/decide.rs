@@ -50,6 +50,11 @@ pub(crate) fn server_request(
     r
 }
 
+/// The policy request for `principal` sending a task to agent `agent` (through its chain).
+pub(crate) fn task_request(p: &Principal, agent: &str) -> Request {
+    request(p, Action::SendTask, EntityRef::agent(agent.to_owned()))
+}
+
 fn request(p: &Principal, action: Action, resource: EntityRef) -> Request {
     let principal = match p.kind {
         NhiKind::ServiceAccount => EntityRef::service_account(p.id.clone()),

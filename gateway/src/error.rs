@@ -99,6 +99,17 @@ pub enum Error {
         /// The approval this call waits for (none when there is nowhere to keep one).
         ticket: Option<Box<ApprovalTicket>>,
     },
+    /// An agent that does not exist for the caller — unknown, inactive or denied,
+    /// indistinguishably (404).
+    #[error("unknown agent: `{0}`")]
+    UnknownAgent(String),
+    /// An `A2A-Version` the gateway does not pass on (-32009).
+    #[error("unsupported A2A version `{0}`")]
+    A2aVersion(String),
+    /// A task or context that does not exist for the caller — unknown, or another
+    /// principal's (-32001 on A2A, 404 on REST).
+    #[error("{what} not found: `{id}`")]
+    TaskNotFound { what: &'static str, id: String },
     /// The principal has too many approvals pending to ask for another (-32010, 429 on REST).
     #[error("no new approval can be requested: {0}")]
     ApprovalLimit(String),

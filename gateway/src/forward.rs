@@ -383,7 +383,7 @@ async fn stream_answer(
 }
 
 /// Starts an event-stream response; `false` when the client has already gone.
-async fn open_event_stream(session: &mut Session) -> Result<bool, Error> {
+pub(crate) async fn open_event_stream(session: &mut Session) -> Result<bool, Error> {
     let header = || -> pingora::Result<ResponseHeader> {
         let mut header = ResponseHeader::build(200, Some(3))?;
         header.insert_header("content-type", "text/event-stream")?;

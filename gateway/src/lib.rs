@@ -1,4 +1,4 @@
-//! Portcullis data plane: the MCP gateway, a pingora service.
+//! Portcullis data plane: the MCP and A2A gateway, a pingora service.
 //!
 //! One `tools/call` flows through one module per step, in order: `accept` (method, path,
 //! content type, body cap), `authn` (bearer token, delegation chain, tenant and lifecycle;
@@ -8,8 +8,11 @@
 //! cache), `tools` (the call's plan), `forward` (the upstream, once, under a gateway id),
 //! then `audit` and `metrics` from the `logging` hook of `proxy`. `relay` carries what is
 //! not a call (notifications, answers to server requests); `error` and `respond` are the
-//! one mapping from a refusal to what the client sees.
+//! one mapping from a refusal to what the client sees. `a2a` carries A2A tasks between
+//! agents (cards, the JSON-RPC proxy, task ownership, push URLs, its REST face) through the
+//! same `authn` and `decide`.
 
+mod a2a;
 mod accept;
 mod approvals;
 mod audit;
@@ -36,6 +39,7 @@ mod resources;
 mod respond;
 mod rest;
 mod sample;
+mod sample_a2a;
 mod session;
 mod sse;
 mod state;
@@ -56,9 +60,12 @@ use portcullis_policy::Engine;
 use portcullis_registry::{DynStore, Snapshot};
 
 pub use audit::{AuditEvent, AuditSink};
-pub use config::{CredentialConfig, GatewayConfig, IssuerConfig, UpstreamConfig};
+pub use config::{
+    A2aConfig, A2aUpstreamConfig, CredentialConfig, GatewayConfig, IssuerConfig, UpstreamConfig,
+};
 pub use error::Error;
 pub use sample::{sample_tools, serve_sample, serve_sample_requiring};
+pub use sample_a2a::serve_sample_agent;
 pub use upstream::UpstreamError;
 
 /// The gateway: build it, feed it registry snapshots, start it.
@@ -155,6 +162,11 @@ impl Gateway {
             .iter()
             .map(|u| upstream::Upstream::new(u).map(|up| (u.name.clone(), Arc::new(up))))
             .collect::<Result<HashMap<_, _>, _>>()?;
+        let a2a = config
+            .a2a_upstreams
+            .iter()
+            .map(|u| a2a::A2aUpstream::new(u).map(|up| (u.name.clone(), Arc::new(up))))
+            .collect::<Result<HashMap<_, _>, _>>()?;
         let issuers = jwks::Issuers::new(&config.issuers)?;
         let connector = Arc::new(Connector::new(None));
         let principal_sessions = principal_sessions(&upstreams, &connector);
@@ -178,6 +190,11 @@ impl Gateway {
                 tokens: authn::VerifiedTokens::new(tokens),
                 issuers,
                 upstreams,
+                a2a,
+                cards: moka::future::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(std::time::Duration::from_secs(300))
+                    .build(),
                 connector,
                 ids: upstream::RequestIds::default(),
                 sessions: session::SessionKeys::new(session_key)?,

@@ -34,6 +34,18 @@ pub(crate) struct PrincipalEntry {
     pub(crate) lifecycle: Lifecycle,
 }
 
+/// An agent others may send tasks to through the gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AgentEntry {
+    pub(crate) id: String,
+    pub(crate) tenant: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) lifecycle: Lifecycle,
+    /// The configured A2A upstream that serves it (none: it has no endpoint here).
+    pub(crate) upstream: Option<String>,
+}
+
 /// The registry as the data plane reads it.
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
@@ -46,6 +58,11 @@ pub(crate) struct Catalog {
     /// Client id → (tenant, how it authenticates at the token endpoint). An id registered
     /// in two tenants is left out: neither tenant's client may use it.
     clients: HashMap<String, (String, ClientCredentials)>,
+    /// Tenant → id → agent, for A2A.
+    agents: HashMap<String, HashMap<String, Arc<AgentEntry>>>,
+    /// Agent id → its tenant, for the public agent cards; an id found in two tenants is
+    /// left out.
+    agent_tenants: HashMap<String, String>,
     /// Tenant → NHI id → the users holding a permission on it.
     user_permissions: HashMap<String, HashMap<String, HashSet<String>>>,
 }
@@ -88,7 +105,38 @@ impl Catalog {
                         .or_default()
                         .insert(entry.exposed_name.clone(), Arc::new(entry));
                 }
-                Nhi::Agent(_) | Nhi::ServiceAccount(_) => {
+                Nhi::Agent(a) => {
+                    catalog
+                        .principals
+                        .entry(c.tenant_id.clone())
+                        .or_default()
+                        .insert(
+                            c.id.to_string(),
+                            PrincipalEntry {
+                                kind: nhi.kind(),
+                                lifecycle: c.lifecycle_state,
+                            },
+                        );
+                    let entry = AgentEntry {
+                        id: c.id.to_string(),
+                        tenant: c.tenant_id.clone(),
+                        name: c.name.clone(),
+                        description: c.description.clone(),
+                        lifecycle: c.lifecycle_state,
+                        upstream: a
+                            .fields
+                            .a2a_upstream
+                            .as_deref()
+                            .and_then(|u| config.a2a_upstream(u))
+                            .map(|u| u.name.clone()),
+                    };
+                    catalog
+                        .agents
+                        .entry(c.tenant_id.clone())
+                        .or_default()
+                        .insert(entry.id.clone(), Arc::new(entry));
+                }
+                Nhi::ServiceAccount(_) => {
                     catalog
                         .principals
                         .entry(c.tenant_id.clone())
@@ -103,6 +151,17 @@ impl Catalog {
                 }
             }
         }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for id in catalog.agents.values().flat_map(HashMap::keys) {
+            *seen.entry(id).or_default() += 1;
+        }
+        catalog.agent_tenants = catalog
+            .agents
+            .iter()
+            .flat_map(|(tenant, agents)| agents.keys().map(move |id| (id, tenant)))
+            .filter(|(id, _)| seen.get(id.as_str()) == Some(&1))
+            .map(|(id, tenant)| (id.clone(), tenant.clone()))
+            .collect();
         let mut ambiguous = HashSet::new();
         for doc in snapshot
             .vault
@@ -168,6 +227,16 @@ impl Catalog {
         tenant: &'a str,
     ) -> impl Iterator<Item = &'a Arc<ToolEntry>> + 'a {
         self.tools.get(tenant).into_iter().flat_map(HashMap::values)
+    }
+
+    /// The agent `id` of `tenant`.
+    pub(crate) fn agent(&self, tenant: &str, id: &str) -> Option<&Arc<AgentEntry>> {
+        self.agents.get(tenant)?.get(id)
+    }
+
+    /// The agent `id`, whichever tenant has it (for its public card).
+    pub(crate) fn agent_anywhere(&self, id: &str) -> Option<&Arc<AgentEntry>> {
+        self.agent(self.agent_tenants.get(id)?, id)
     }
 
     /// The agent or service account `id` of `tenant`.

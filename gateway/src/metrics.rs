@@ -26,7 +26,7 @@ pub(crate) struct Metrics {
 
 /// The methods that get their own label value; every other method is counted as `unknown`,
 /// so a caller cannot mint label values.
-const KNOWN_METHODS: [&str; 21] = [
+const KNOWN_METHODS: [&str; 43] = [
     "initialize",
     "ping",
     "server/discover",
@@ -48,6 +48,28 @@ const KNOWN_METHODS: [&str; 21] = [
     "response",
     "stream",
     "session/delete",
+    "message/send",
+    "message/stream",
+    "tasks/get",
+    "tasks/cancel",
+    "tasks/resubscribe",
+    "tasks/pushNotificationConfig/set",
+    "tasks/pushNotificationConfig/get",
+    "tasks/pushNotificationConfig/list",
+    "tasks/pushNotificationConfig/delete",
+    "agent/getAuthenticatedExtendedCard",
+    "agent/card",
+    "SendMessage",
+    "SendStreamingMessage",
+    "GetTask",
+    "ListTasks",
+    "CancelTask",
+    "SubscribeToTask",
+    "CreateTaskPushNotificationConfig",
+    "GetTaskPushNotificationConfig",
+    "ListTaskPushNotificationConfigs",
+    "DeleteTaskPushNotificationConfig",
+    "GetExtendedAgentCard",
 ];
 
 /// The label value for a method: itself when known, else `unknown`.

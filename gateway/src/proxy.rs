@@ -48,7 +48,12 @@ impl ProxyHttp for McpProxy {
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> pingora::Result<bool> {
         let route = accept::route(session);
         let face = match route {
-            Route::RestList | Route::RestCall(_) => Face::Rest,
+            Route::RestList
+            | Route::RestCall(_)
+            | Route::AgentCard(_)
+            | Route::A2aCreate
+            | Route::A2aList
+            | Route::A2aTask(..) => Face::Rest,
             _ => Face::Mcp,
         };
         let outcome = match accept::check_origin(session, &self.state.config.allowed_origins) {
@@ -68,6 +73,19 @@ impl ProxyHttp for McpProxy {
                 Route::Authorize => Err(crate::oauth::authorize()),
                 Route::ApprovalStatus(id) => {
                     crate::approvals::status(&self.state, session, &mut ctx.log, &id).await
+                }
+                Route::AgentCard(id) => {
+                    crate::a2a::card::get(&self.state, session, &mut ctx.log, &id).await
+                }
+                Route::A2a(agent) => {
+                    crate::a2a::post(&self.state, session, &mut ctx.log, &agent).await
+                }
+                Route::A2aCreate => {
+                    crate::a2a::rest::create(&self.state, session, &mut ctx.log).await
+                }
+                Route::A2aList => crate::a2a::rest::list(&self.state, session, &mut ctx.log).await,
+                Route::A2aTask(task, op) => {
+                    crate::a2a::rest::task(&self.state, session, &mut ctx.log, &task, op).await
                 }
                 Route::Jwks => crate::oauth::jwks(&self.state),
                 Route::AuthServerMetadata => crate::oauth::metadata(&self.state),
@@ -135,6 +153,7 @@ impl ProxyHttp for McpProxy {
             upstream_status: l.upstream_status,
             upstream_ms: l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
             approval: l.approval.clone(),
+            task: l.task.clone(),
         };
         if let (Some(sink), Some(tenant)) = (&self.state.store_sink, &event.tenant)
             && let Ok(record) =

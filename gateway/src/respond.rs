@@ -143,6 +143,17 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
             "resource_not_found",
             rpc(200, jsonrpc::RESOURCE_NOT_FOUND),
         ),
+        Error::UnknownAgent(_) => (404, "not_found", OnMcp::Http),
+        Error::A2aVersion(_) => (
+            400,
+            "bad_request",
+            OnMcp::Rpc {
+                status: 200,
+                code: crate::a2a::VERSION_NOT_SUPPORTED,
+                data: Some(json!({"supported": crate::a2a::VERSIONS})),
+            },
+        ),
+        Error::TaskNotFound { .. } => (404, "task_not_found", rpc(200, crate::a2a::TASK_NOT_FOUND)),
         Error::Credential(_) => (
             403,
             "credential_unavailable",

@@ -38,6 +38,10 @@ pub(crate) struct State {
     /// External token issuers and their current keys.
     pub(crate) issuers: crate::jwks::Issuers,
     pub(crate) upstreams: HashMap<String, Arc<Upstream>>,
+    /// The A2A agent servers, by name.
+    pub(crate) a2a: HashMap<String, Arc<crate::a2a::A2aUpstream>>,
+    /// A2A upstream name → its agent card as fetched (5 minutes).
+    pub(crate) cards: moka::future::Cache<String, Arc<Value>>,
     pub(crate) connector: Arc<Connector>,
     /// Ids for every request the gateway sends upstream.
     pub(crate) ids: RequestIds,
@@ -119,4 +123,6 @@ pub(crate) struct CallLog {
     pub(crate) upstream_latency: Option<Duration>,
     /// The approval a held call asked for or consumed.
     pub(crate) approval: Option<String>,
+    /// The A2A task a request is about (bounded).
+    pub(crate) task: Option<String>,
 }

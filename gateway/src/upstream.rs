@@ -183,6 +183,45 @@ impl Upstream {
         session_id: Option<&str>,
         credential: Option<&Presented>,
     ) -> Result<Exchange, UpstreamError> {
+        let mut headers = vec![("mcp-protocol-version", UPSTREAM_PROTOCOL)];
+        if let Some(id) = session_id {
+            headers.push(("mcp-session-id", id));
+        }
+        self.send_with(connector, method, body, &headers, credential)
+            .await
+    }
+
+    /// POSTs one A2A JSON-RPC request, with its `A2A-Version` header as the client sent it
+    /// (agent servers refuse a method of the other version).
+    pub(crate) async fn post_a2a(
+        &self,
+        connector: &Connector,
+        body: Bytes,
+        version: Option<&str>,
+        credential: Option<&Presented>,
+    ) -> Result<Exchange, UpstreamError> {
+        let headers: Vec<(&str, &str)> = version.map(|v| ("a2a-version", v)).into_iter().collect();
+        self.send_with(connector, "POST", Some(body), &headers, credential)
+            .await
+    }
+
+    /// GETs the upstream's URL (an agent card), with these headers.
+    pub(crate) async fn get(
+        &self,
+        connector: &Connector,
+        headers: &[(&str, &str)],
+    ) -> Result<Exchange, UpstreamError> {
+        self.send_with(connector, "GET", None, headers, None).await
+    }
+
+    async fn send_with(
+        &self,
+        connector: &Connector,
+        method: &str,
+        body: Option<Bytes>,
+        extra: &[(&str, &str)],
+        credential: Option<&Presented>,
+    ) -> Result<Exchange, UpstreamError> {
         let body = body.unwrap_or_default();
         let peer = self.peer();
         let (mut http, _reused) = connector
@@ -192,20 +231,16 @@ impl Upstream {
         let mut req = RequestHeader::build(method, self.path.as_bytes(), Some(6))
             .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let headers = [
-            ("host", self.host.clone()),
-            ("content-type", "application/json".to_owned()),
-            ("accept", "application/json, text/event-stream".to_owned()),
-            ("content-length", body.len().to_string()),
-            ("mcp-protocol-version", UPSTREAM_PROTOCOL.to_owned()),
+            ("host", self.host.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
         ];
-        for (k, v) in headers {
-            req.insert_header(k, v)
+        for (k, v) in headers.iter().chain(extra) {
+            req.insert_header(k.to_string(), v.to_string())
                 .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         }
-        if let Some(id) = session_id {
-            req.insert_header("mcp-session-id", id.to_owned())
-                .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-        }
+        req.insert_header("content-length", body.len().to_string())
+            .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         if let Some(c) = credential {
             req.insert_header(c.header.clone(), c.value.clone())
                 .map_err(|_| UpstreamError::Protocol("the credential header is refused".into()))?;

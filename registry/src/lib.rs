@@ -16,6 +16,7 @@ mod redis_store;
 mod snapshot;
 mod sqlite;
 mod store;
+pub mod task;
 #[cfg(feature = "test-util")]
 pub mod testutil;
 pub mod vault;

@@ -102,6 +102,10 @@ pub struct AgentFields {
     pub requires_human_approval: bool,
     #[serde(default)]
     pub max_delegation_depth: u32,
+    /// The configured A2A upstream (`[[gateway.a2a_upstreams]]`) the agent is served by,
+    /// when it is reachable through the gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a2a_upstream: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -21,6 +21,11 @@
 //!   `{p}:apprpend:{tenant}:{principal}` a principal's pending ids scored by expiry, and
 //!   `{p}:apprpend` every tenant's (`{tenant}/{id}`); `{p}:apprtenants` the tenants with any.
 //!   Approval writes move no revision and are not announced;
+//! - `{p}:task:{n}:{tenant}:{m}:{agent}:{task}` (`n`, `m`: the byte lengths that follow, so
+//!   no two triples share a key): a task's owner as JSON; `{p}:tasks:{n}:{tenant}:{principal}`
+//!   a principal's task keys scored by creation time, and `{p}:tasksall` every task key (with
+//!   its principal's set, after a newline) scored the same, for purging. Task writes move no
+//!   revision and are not announced;
 //! - `{p}:audit:{tenant}`: a stream of audit events (fields `at`: Unix milliseconds, `e`: the
 //!   event as JSON), capped at about a million (`AUDIT_CAP`) entries per tenant.
 //!
@@ -43,6 +48,7 @@ use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+use crate::task::TaskOwner;
 use crate::vault::{VaultDoc, VaultKind};
 
 /// The approximate number of audit events kept per tenant (older ones are trimmed).
@@ -333,6 +339,35 @@ static PURGE_APPROVALS: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// KEYS: the task, the principal's tasks, every task. ARGV: the owner as JSON, creation ms.
+/// Returns the owner on record (the new one when the task was free).
+static CLAIM_TASK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local stored = redis.call('GET', KEYS[1])\n",
+        "if stored then return stored end\n",
+        "redis.call('SET', KEYS[1], ARGV[1])\n",
+        "redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])\n",
+        "redis.call('ZADD', KEYS[3], ARGV[2], KEYS[1] .. '\\n' .. KEYS[2])\n",
+        "return ARGV[1]\n"
+    ))
+});
+
+/// KEYS: every task. ARGV: before ms. Forgets up to 1,000 tasks created before; returns
+/// how many.
+static PURGE_TASKS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local all = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000)\n",
+        "for _, entry in ipairs(all) do\n",
+        "  local nl = string.find(entry, '\\n', 1, true)\n",
+        "  local task = string.sub(entry, 1, nl - 1)\n",
+        "  redis.call('DEL', task)\n",
+        "  redis.call('ZREM', string.sub(entry, nl + 1), task)\n",
+        "  redis.call('ZREM', KEYS[1], entry)\n",
+        "end\n",
+        "return #all\n"
+    ))
+});
+
 /// Unix milliseconds.
 fn ms(t: time::OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
@@ -394,6 +429,20 @@ impl Keys {
     }
     fn approval_tenants(&self) -> String {
         format!("{}:apprtenants", self.p)
+    }
+    fn task(&self, tenant: &str, agent: &str, task: &str) -> String {
+        format!(
+            "{}:task:{}:{tenant}:{}:{agent}:{task}",
+            self.p,
+            tenant.len(),
+            agent.len()
+        )
+    }
+    fn principal_tasks(&self, tenant: &str, principal: &str) -> String {
+        format!("{}:tasks:{}:{tenant}:{principal}", self.p, tenant.len())
+    }
+    fn all_tasks(&self) -> String {
+        format!("{}:tasksall", self.p)
     }
     fn audit(&self, tenant: &str) -> String {
         format!("{}:audit:{tenant}", self.p)
@@ -713,6 +762,75 @@ impl Store for RedisStore {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(n)
+    }
+
+    async fn claim_task(&self, owner: TaskOwner) -> Result<TaskOwner, StoreError> {
+        let k = &self.keys;
+        let body: String = CLAIM_TASK
+            .key(k.task(&owner.tenant_id, &owner.agent_id, &owner.task_id))
+            .key(k.principal_tasks(&owner.tenant_id, &owner.principal_id))
+            .key(k.all_tasks())
+            .arg(serde_json::to_string(&owner)?)
+            .arg(ms(owner.created_at))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    async fn task_owner(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        task_id: &str,
+    ) -> Result<Option<TaskOwner>, StoreError> {
+        let body: Option<String> = redis::cmd("GET")
+            .arg(self.keys.task(tenant, agent_id, task_id))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+    }
+
+    async fn owned_tasks(
+        &self,
+        tenant: &str,
+        principal: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskOwner>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> = redis::cmd("ZREVRANGE")
+            .arg(self.keys.principal_tasks(tenant, principal))
+            .arg(0)
+            .arg(limit.saturating_sub(1))
+            .query_async(&mut conn)
+            .await?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bodies: Vec<Option<String>> =
+            redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+        bodies
+            .into_iter()
+            .flatten()
+            .map(|b| serde_json::from_str(&b).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn purge_tasks(&self, before: time::OffsetDateTime) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let n: usize = PURGE_TASKS
+                .key(self.keys.all_tasks())
+                .arg(ms(before))
+                .invoke_async(&mut self.conn.clone())
+                .await?;
+            total += n;
+            if n < 1000 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn purge_approvals(

@@ -17,6 +17,7 @@ use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+use crate::task::TaskOwner;
 use crate::vault::{VaultDoc, VaultKind};
 
 const SCHEMA: &str = "
@@ -78,6 +79,17 @@ CREATE INDEX IF NOT EXISTS approvals_by_binding ON approvals (tenant, binding, c
 CREATE INDEX IF NOT EXISTS approvals_by_time ON approvals (tenant, created_ms);
 CREATE INDEX IF NOT EXISTS approvals_by_principal ON approvals (tenant, principal, status, expires_ms);
 CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, expires_ms);
+CREATE TABLE IF NOT EXISTS tasks (
+    tenant TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    task TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (tenant, agent, task)
+);
+CREATE INDEX IF NOT EXISTS tasks_by_principal ON tasks (tenant, principal, created_ms);
+CREATE INDEX IF NOT EXISTS tasks_by_time ON tasks (created_ms);
 ";
 
 /// The SQLite store. Cheap to clone.
@@ -397,6 +409,88 @@ impl Store for SqliteStore {
                 "DELETE FROM approvals WHERE created_ms < ?1
                  AND (status IN ('consumed', 'denied') OR expires_ms <= ?2)",
                 params![ms(before), ms(now)],
+            )?)
+        })
+        .await
+    }
+
+    async fn claim_task(&self, owner: TaskOwner) -> Result<TaskOwner, StoreError> {
+        self.quiet(move |tx| {
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT body FROM tasks WHERE tenant = ?1 AND agent = ?2 AND task = ?3",
+                    params![owner.tenant_id, owner.agent_id, owner.task_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(body) = stored {
+                return Ok(serde_json::from_str(&body)?);
+            }
+            tx.execute(
+                "INSERT INTO tasks (tenant, agent, task, principal, created_ms, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    owner.tenant_id,
+                    owner.agent_id,
+                    owner.task_id,
+                    owner.principal_id,
+                    ms(owner.created_at),
+                    serde_json::to_string(&owner)?,
+                ],
+            )?;
+            Ok(owner)
+        })
+        .await
+    }
+
+    async fn task_owner(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        task_id: &str,
+    ) -> Result<Option<TaskOwner>, StoreError> {
+        let key = (tenant.to_owned(), agent_id.to_owned(), task_id.to_owned());
+        self.with(move |conn| {
+            conn.query_row(
+                "SELECT body FROM tasks WHERE tenant = ?1 AND agent = ?2 AND task = ?3",
+                params![key.0, key.1, key.2],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .map(|body| serde_json::from_str(&body).map_err(StoreError::from))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn owned_tasks(
+        &self,
+        tenant: &str,
+        principal: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskOwner>, StoreError> {
+        let (tenant, principal) = (tenant.to_owned(), principal.to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT body FROM tasks WHERE tenant = ?1 AND principal = ?2
+                 ORDER BY created_ms DESC, task LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(params![tenant, principal, limit], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter()
+                .map(|b| serde_json::from_str(b).map_err(StoreError::from))
+                .collect()
+        })
+        .await
+    }
+
+    async fn purge_tasks(&self, before: time::OffsetDateTime) -> Result<usize, StoreError> {
+        self.quiet(move |tx| {
+            Ok(tx.execute(
+                "DELETE FROM tasks WHERE created_ms < ?1",
+                params![ms(before)],
             )?)
         })
         .await

@@ -10,6 +10,7 @@ use crate::approval::Approval;
 use crate::error::StoreError;
 use crate::model::{AuditRecord, LastUse, Nhi, NhiKind, Relation, RelationKind};
 use crate::snapshot::Snapshot;
+use crate::task::TaskOwner;
 use crate::vault::{VaultDoc, VaultKind};
 
 /// A registry store. Every write is durable when it returns `Ok` and bumps the revision.
@@ -119,6 +120,30 @@ pub trait Store: Send + Sync + 'static {
         before: time::OffsetDateTime,
         now: time::OffsetDateTime,
     ) -> Result<usize, StoreError>;
+
+    /// Records `owner` as the owner of its task (tenant, agent, task id) unless the task has
+    /// one already; returns the owner on record, which is `owner` when the task was free.
+    /// Atomic across instances; moves no revision.
+    async fn claim_task(&self, owner: TaskOwner) -> Result<TaskOwner, StoreError>;
+
+    /// The owner of task `task_id` at agent `agent_id` of `tenant`.
+    async fn task_owner(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        task_id: &str,
+    ) -> Result<Option<TaskOwner>, StoreError>;
+
+    /// The tasks `principal` created in `tenant`, newest first, at most `limit`.
+    async fn owned_tasks(
+        &self,
+        tenant: &str,
+        principal: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskOwner>, StoreError>;
+
+    /// Forgets the owners of tasks created before `before`. Returns how many.
+    async fn purge_tasks(&self, before: time::OffsetDateTime) -> Result<usize, StoreError>;
 
     /// The current revision: bumped by every write.
     async fn revision(&self) -> Result<u64, StoreError>;

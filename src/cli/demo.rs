@@ -1,5 +1,6 @@
 //! `portcullis serve --demo`: a throwaway registry, two sample MCP servers (one of them
-//! needs an API key only the vault holds), and the calls that show what the gateway does.
+//! needs an API key only the vault holds), a sample A2A agent, and the calls that show what
+//! the gateway does.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -7,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use base64::Engine as _;
 use portcullis_gateway::{
-    CredentialConfig, UpstreamConfig, sample_tools, serve_sample, serve_sample_requiring,
+    A2aUpstreamConfig, CredentialConfig, UpstreamConfig, sample_tools, serve_sample,
+    serve_sample_agent, serve_sample_requiring,
 };
 use portcullis_identity::TokenKey;
 use portcullis_registry::{
@@ -30,6 +32,7 @@ pub(crate) struct Upstreams {
 pub(crate) struct Seeded {
     assistant: String,
     intern: String,
+    researcher: String,
     crm_echo: String,
     crm_api_key: Zeroizing<String>,
 }
@@ -72,6 +75,15 @@ pub(crate) async fn configure(config: &mut Config) -> anyhow::Result<Upstreams> 
         format: "{secret}".into(),
     });
     config.gateway.upstreams = vec![upstream("demo", sample), crm];
+    let agents = serve_sample_agent(loopback).await?;
+    config.gateway.a2a_upstreams = vec![A2aUpstreamConfig {
+        name: "agents".into(),
+        url: format!("http://{agents}/"),
+        card_url: None,
+        connect_timeout_ms: 1_000,
+        request_timeout_ms: 10_000,
+        credential: None,
+    }];
     Ok(Upstreams { crm_api_key })
 }
 
@@ -129,6 +141,21 @@ pub(crate) async fn seed(store: &DynStore, upstreams: Upstreams) -> anyhow::Resu
     };
     let assistant = store.insert_nhi(agent("assistant")).await?.id().to_string();
     let intern = store.insert_nhi(agent("intern")).await?.id().to_string();
+    // An agent others hand tasks to, served by the sample A2A agent; only assistant may.
+    let mut researcher = agent("researcher");
+    if let Nhi::Agent(a) = &mut researcher {
+        a.fields.a2a_upstream = Some("agents".into());
+        "Answers research tasks".clone_into(&mut a.common.description);
+    }
+    let researcher = store.insert_nhi(researcher).await?.id().to_string();
+    store
+        .put_relation(Relation::new(
+            TENANT,
+            RelationKind::Calling,
+            &assistant,
+            &researcher,
+        ))
+        .await?;
     let mut grants: Vec<(&String, &String)> = tools.iter().map(|t| (&assistant, t)).collect();
     grants.push((&assistant, &crm_echo));
     grants.push((&intern, &crm_echo));
@@ -143,6 +170,7 @@ pub(crate) async fn seed(store: &DynStore, upstreams: Upstreams) -> anyhow::Resu
     Ok(Seeded {
         assistant,
         intern,
+        researcher,
         crm_echo,
         crm_api_key: upstreams.crm_api_key,
     })
@@ -195,6 +223,35 @@ pub(crate) async fn show(
         {
             held = Some((id, tool, args));
         }
+    }
+
+    // A2A: assistant may hand researcher a task (a calling edge); intern may not.
+    let task =
+        json!({"agent": seeded.researcher, "message": "summarise the Q3 report"}).to_string();
+    let a2a = [
+        (
+            "an agent-to-agent task: assistant asks researcher (A2A)",
+            &assistant,
+        ),
+        (
+            "a refused task: intern has no calling edge to researcher (it looks unknown)",
+            &intern,
+        ),
+    ];
+    for (what, token) in a2a {
+        let bearer = format!("Bearer {token}");
+        let (status, body) = request(
+            gateway,
+            "POST",
+            "/a2a/tasks",
+            &[
+                ("authorization", &bearer),
+                ("content-type", "application/json"),
+            ],
+            &task,
+        )
+        .await?;
+        println!("{what}\n  POST /a2a/tasks {task}\n  -> {status} {body}\n");
     }
 
     // The vault: `crm` needs an API key. The admin stores it and leases it to assistant;
@@ -308,6 +365,11 @@ pub(crate) async fn show(
         "  curl -s -XPOST http://{gateway}/mcp/tools/demo_add/call -H \"Authorization: Bearer $ASSISTANT\" -H 'Content-Type: application/json' -d '{{\"a\":2,\"b\":3}}'"
     );
     println!("  curl -s http://{gateway}/mcp/tools -H \"Authorization: Bearer $INTERN\"");
+    println!(
+        "  curl -s http://{gateway}/.well-known/agents/{}",
+        seeded.researcher
+    );
+    println!("  curl -s http://{gateway}/a2a/tasks -H \"Authorization: Bearer $ASSISTANT\"");
     println!(
         "  curl -s -XPOST http://{gateway}/oauth/token -u \"$CLIENT_ID:$CLIENT_SECRET\" -d grant_type=client_credentials"
     );

@@ -101,6 +101,9 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     let sweeper = store.clone();
     let keep_approvals =
         time::Duration::seconds(i64::try_from(config.approvals.keep_secs).unwrap_or(i64::MAX / 2));
+    let keep_tasks = time::Duration::seconds(
+        i64::try_from(config.gateway.a2a.task_keep_secs).unwrap_or(i64::MAX / 2),
+    );
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
@@ -115,6 +118,11 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "spent approvals deleted"),
                 Err(e) => tracing::warn!("approvals not purged: {e}"),
+            }
+            match sweeper.purge_tasks(now - keep_tasks).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "old A2A task owners forgotten"),
+                Err(e) => tracing::warn!("A2A task owners not purged: {e}"),
             }
         }
     });

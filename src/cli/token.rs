@@ -18,6 +18,10 @@ pub(crate) enum TokenCommand {
         /// The tenant the token acts in.
         #[arg(long)]
         tenant: String,
+        /// An agent the subject's authority was delegated to (repeatable, earliest first; the
+        /// last is the current actor): an RFC 8693 `act` chain, for testing delegation.
+        #[arg(long = "act")]
+        actors: Vec<String>,
         /// A role, e.g. `admin` (repeatable).
         #[arg(long = "role")]
         roles: Vec<String>,
@@ -41,6 +45,7 @@ impl TokenCommand {
             Self::Issue {
                 sub,
                 tenant,
+                actors,
                 roles,
                 ttl,
                 config,
@@ -51,7 +56,10 @@ impl TokenCommand {
                     &config.auth.issuer,
                     &config.auth.audience,
                 )?;
-                println!("{}", key.issue(&sub, &tenant, &roles, ttl)?);
+                println!(
+                    "{}",
+                    key.issue_delegated(&sub, &actors, &tenant, &roles, ttl)?
+                );
                 Ok(())
             }
             Self::RotateAgentKey { config } => {

@@ -1,5 +1,6 @@
 //! `portcullis serve --demo` shows an allowed call, a denied call, a schema rejection, an
-//! approval, an agent token and a credential brokered from the vault, through the real gateway.
+//! approval, an allowed and a refused agent-to-agent task, an agent token and a credential
+//! brokered from the vault, through the real gateway.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -80,6 +81,9 @@ async fn the_demo_shows_the_four_outcomes() {
         "-> 200 {\"content\":[{\"type\":\"text\",\"text\":\"Echo: from the vault\"}]",
         "-> 403 {\"error\":\"credential_unavailable\",\"message\":\"no active lease on the secret `crm-api-key`",
         "CLIENT_SECRET=",
+        // A2A: one allowed task between agents, one refused like an unknown agent.
+        "\"parts\":[{\"text\":\"echo: summarise the Q3 report\"}]",
+        "-> 404 {\"error\":\"not_found\",\"message\":\"unknown agent:",
     ] {
         assert!(
             out.contains(expected),
@@ -128,6 +132,23 @@ async fn the_demo_shows_the_four_outcomes() {
         .await
         .expect("again");
     assert_eq!(again.status(), 403, "one approval, one call");
+    // The printed card names the gateway as the researcher's endpoint.
+    let card_url = printed_url(&out, "/.well-known/agents/");
+    let card: serde_json::Value = http
+        .get(&card_url)
+        .send()
+        .await
+        .expect("card")
+        .json()
+        .await
+        .expect("card json");
+    let gateway = card_url.split("/.well-known").next().unwrap_or_default();
+    assert!(
+        card["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{gateway}/a2a/"))),
+        "{card}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -8,6 +8,7 @@
     reason = "test helpers fail the test loudly on a broken fixture"
 )]
 
+mod a2a;
 mod approvals;
 mod cli;
 mod demo;

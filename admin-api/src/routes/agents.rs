@@ -46,6 +46,13 @@ async fn create(
         model_name: b.model_name,
         requires_human_approval: b.requires_human_approval,
         max_delegation_depth: b.max_delegation_depth,
+        a2a_upstream: match b.a2a_upstream {
+            Some(u) => {
+                nhi::check_text("a2a_upstream", &u)?;
+                Some(u).filter(|u| !u.is_empty())
+            }
+            None => None,
+        },
     };
     let created = nhi::create(&s, &caller, Nhi::Agent(Agent { common, fields })).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))

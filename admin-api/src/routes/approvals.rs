@@ -232,17 +232,16 @@ async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ApprovalView>> {
     let (a, _) = load(&s, &caller, &id).await?;
-    let schema = match Uuid::parse_str(&a.subject.target_id) {
-        Ok(tool) => match s.store.get_nhi(&caller.tenant, tool).await? {
-            Some(Nhi::Tool(t)) => Some(t.fields.input_schema),
-            _ => None,
-        },
+    let target = match Uuid::parse_str(&a.subject.target_id) {
+        Ok(id) => s.store.get_nhi(&caller.tenant, id).await?,
         Err(_) => None,
     };
-    // Without the tool's schema nothing says which fields are secret: show none.
-    let arguments = match &schema {
-        Some(schema) => mask(&a.arguments, schema),
-        None => Value::String(MASK.into()),
+    let arguments = match target {
+        Some(Nhi::Tool(t)) => mask(&a.arguments, &t.fields.input_schema),
+        // A task for an agent: the approver decides on the message it carries.
+        Some(Nhi::Agent(_)) if a.subject.action == "send_task" => a.arguments.clone(),
+        // Without the tool's schema nothing says which fields are secret: show none.
+        _ => Value::String(MASK.into()),
     };
     Ok(axum::Json(view(
         &a,

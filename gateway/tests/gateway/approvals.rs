@@ -160,8 +160,20 @@ async fn one_call_per_approval(w: &World) {
 async fn an_approval_lets_exactly_one_identical_call_through() {
     let w = world(Setup::default()).await;
     one_call_per_approval(&w).await;
-    // The audit says which approval a call asked for and which one it consumed.
-    let events = w.audit(8).await;
+    // The audit says which approval a call asked for and which one it consumed (a call's
+    // record is written just after its answer: wait for both approved ones).
+    let mut events = w.audit(8).await;
+    for _ in 0..100 {
+        let approved = events
+            .iter()
+            .filter(|e| e.decision.as_deref() == Some("approved"))
+            .count();
+        if approved >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        events = w.audit(8).await;
+    }
     let approved: Vec<_> = events
         .iter()
         .filter(|e| e.decision.as_deref() == Some("approved"))

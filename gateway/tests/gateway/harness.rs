@@ -274,6 +274,8 @@ impl World {
             body_limit: BODY_LIMIT,
             session_key_file: None,
             allowed_origins: Vec::new(),
+            a2a_upstreams: Vec::new(),
+            a2a: portcullis_gateway::A2aConfig::default(),
             audit_log: portcullis_gateway::AuditSink::File(dir.path().join("audit.jsonl")),
             upstreams: vec![
                 UpstreamConfig {

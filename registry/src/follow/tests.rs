@@ -114,6 +114,31 @@ impl Store for Flaky {
     ) -> Result<usize, StoreError> {
         self.inner.purge_approvals(before, now).await
     }
+    async fn claim_task(
+        &self,
+        owner: crate::task::TaskOwner,
+    ) -> Result<crate::task::TaskOwner, StoreError> {
+        self.inner.claim_task(owner).await
+    }
+    async fn task_owner(
+        &self,
+        tenant: &str,
+        agent_id: &str,
+        task_id: &str,
+    ) -> Result<Option<crate::task::TaskOwner>, StoreError> {
+        self.inner.task_owner(tenant, agent_id, task_id).await
+    }
+    async fn owned_tasks(
+        &self,
+        tenant: &str,
+        principal: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::task::TaskOwner>, StoreError> {
+        self.inner.owned_tasks(tenant, principal, limit).await
+    }
+    async fn purge_tasks(&self, before: time::OffsetDateTime) -> Result<usize, StoreError> {
+        self.inner.purge_tasks(before).await
+    }
     async fn revision(&self) -> Result<u64, StoreError> {
         self.inner.revision().await
     }

@@ -38,6 +38,116 @@ pub(crate) async fn contract(store: DynStore) {
     last_used(&store).await;
     vault_documents(&store).await;
     approvals(&store).await;
+    task_owners(&store).await;
+}
+
+async fn task_owners(store: &DynStore) {
+    use portcullis_registry::task::TaskOwner;
+    use time::{Duration as Span, OffsetDateTime};
+
+    let t0 = OffsetDateTime::now_utc();
+    let owner = |tenant: &str, principal: &str, task: &str, at: OffsetDateTime| TaskOwner {
+        tenant_id: tenant.into(),
+        agent_id: "agent-1".into(),
+        task_id: task.into(),
+        principal_id: principal.into(),
+        chain: vec!["boss".into()],
+        on_behalf_of: None,
+        created_at: at,
+    };
+    let before = store.revision().await.unwrap();
+    let first = store
+        .claim_task(owner("tk", "planner", "t-1", t0))
+        .await
+        .unwrap();
+    assert_eq!(first.principal_id, "planner");
+    assert_eq!(first.chain, vec!["boss".to_owned()]);
+    // The first claim wins: a later one is told who owns it.
+    let again = store
+        .claim_task(owner("tk", "intruder", "t-1", t0))
+        .await
+        .unwrap();
+    assert_eq!(again.principal_id, "planner");
+    // The same task id at another tenant is another task; ':' in names cannot collide.
+    let other = store
+        .claim_task(owner("tk2", "intruder", "t-1", t0))
+        .await
+        .unwrap();
+    assert_eq!(other.principal_id, "intruder");
+    let tricky = store
+        .claim_task(owner("tk:agent-1", "intruder", "x", t0))
+        .await
+        .unwrap();
+    assert_eq!(tricky.principal_id, "intruder");
+    assert!(
+        store
+            .task_owner("tk", "agent-1", "x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.revision().await.unwrap(),
+        before,
+        "tasks move no revision"
+    );
+
+    let found = store
+        .task_owner("tk", "agent-1", "t-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, first);
+    assert!(
+        store
+            .task_owner("tk", "agent-2", "t-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .task_owner("tk2", "agent-1", "t-9")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .claim_task(owner("tk", "planner", "t-2", t0 + Span::seconds(1)))
+        .await
+        .unwrap();
+    let mine = store.owned_tasks("tk", "planner", 10).await.unwrap();
+    let ids: Vec<&str> = mine.iter().map(|o| o.task_id.as_str()).collect();
+    assert_eq!(ids, ["t-2", "t-1"], "newest first, the caller's own only");
+    assert_eq!(
+        store.owned_tasks("tk", "planner", 1).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .owned_tasks("tk", "intruder", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Purged by age: t-1 (and the other tenants' at t0) go, t-2 stays.
+    let purged = store
+        .purge_tasks(t0 + Span::milliseconds(500))
+        .await
+        .unwrap();
+    assert_eq!(purged, 3);
+    assert!(
+        store
+            .task_owner("tk", "agent-1", "t-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let left = store.owned_tasks("tk", "planner", 10).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].task_id, "t-2");
 }
 
 async fn approvals(store: &DynStore) {
