@@ -195,6 +195,9 @@ pub(crate) async fn post(
         Kind::of(version, &method).ok_or_else(|| Error::MethodNotFound(method.clone()))?;
     let (agent, verdict, decision) = target(state, log, &principal, agent_id)?;
     let mut params = params.unwrap_or_default();
+    // A 1.0 `tenant` would pick a tenant inside the agent server: the gateway routes by agent,
+    // and the caller picks none.
+    params.remove("tenant");
     let call = Call {
         state,
         principal: &principal,

@@ -120,9 +120,15 @@ pub(crate) async fn check_push_url(url: &str, allowed: &[String]) -> Result<(), 
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let addrs: Vec<IpAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
-        Err(_) => match tokio::net::lookup_host((bare, port)).await {
-            Ok(addrs) => addrs.map(|a| a.ip()).collect(),
-            Err(_) => return refuse("its host does not resolve"),
+        // Bounded: a host that resolves slowly is refused rather than waited for.
+        Err(_) => match tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            tokio::net::lookup_host((bare, port)),
+        )
+        .await
+        {
+            Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+            Ok(Err(_)) | Err(_) => return refuse("its host does not resolve"),
         },
     };
     if addrs.is_empty() {
