@@ -7,6 +7,7 @@
 mod auth;
 mod body;
 mod error;
+pub mod governance;
 mod json;
 mod metrics;
 mod nhi;
@@ -67,6 +68,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::vault::routes())
         .merge(routes::clients::routes())
         .merge(routes::approvals::routes())
+        .merge(routes::certifications::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = std::sync::Arc::new(doc);

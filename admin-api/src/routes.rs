@@ -2,6 +2,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod approvals;
+pub(crate) mod certifications;
 pub(crate) mod clients;
 pub(crate) mod relations;
 pub(crate) mod service_accounts;

@@ -7,6 +7,7 @@
 //! an in-memory [`Snapshot`] current without reading the store per request.
 
 pub mod approval;
+pub mod campaign;
 mod error;
 mod follow;
 pub mod import;

@@ -21,6 +21,8 @@
 //!   `{p}:apprpend:{tenant}:{principal}` a principal's pending ids scored by expiry, and
 //!   `{p}:apprpend` every tenant's (`{tenant}/{id}`); `{p}:apprtenants` the tenants with any.
 //!   Approval writes move no revision and are not announced;
+//! - `{p}:doc:{kind}:{n}:{tenant}:{id}`: a governance document (a hash: `v` version, `b`
+//!   body); `{p}:docs:{kind}` their `[tenant, id]` (JSON). Document writes move no revision;
 //! - `{p}:task:{n}:{tenant}:{m}:{agent}:{task}` (`n`, `m`: the byte lengths that follow, so
 //!   no two triples share a key): a task's owner as JSON; `{p}:tasks:{n}:{tenant}:{principal}`
 //!   a principal's task keys scored by creation time, and `{p}:tasksall` every task key (with
@@ -339,6 +341,21 @@ static PURGE_APPROVALS: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// KEYS: the document, the kind's index. ARGV: expected version (0: must not exist), body,
+/// index member. Returns {0, new version}, {1, stored version} on a conflict, {2, 0} when an
+/// expected document does not exist.
+static PUT_DOC: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')\n",
+        "local expected = tonumber(ARGV[1])\n",
+        "if v == 0 and expected ~= 0 then return {2, 0} end\n",
+        "if v ~= expected then return {1, v} end\n",
+        "redis.call('HSET', KEYS[1], 'v', v + 1, 'b', ARGV[2])\n",
+        "redis.call('SADD', KEYS[2], ARGV[3])\n",
+        "return {0, v + 1}\n"
+    ))
+});
+
 /// KEYS: the task, the principal's tasks, every task. ARGV: the owner as JSON, creation ms.
 /// Returns the owner on record (the new one when the task was free).
 static CLAIM_TASK: LazyLock<Script> = LazyLock::new(|| {
@@ -429,6 +446,12 @@ impl Keys {
     }
     fn approval_tenants(&self) -> String {
         format!("{}:apprtenants", self.p)
+    }
+    fn gov_doc(&self, kind: &str, tenant: &str, id: &str) -> String {
+        format!("{}:doc:{kind}:{}:{tenant}:{id}", self.p, tenant.len())
+    }
+    fn doc_idx(&self, kind: &str) -> String {
+        format!("{}:docs:{kind}", self.p)
     }
     fn task(&self, tenant: &str, agent: &str, task: &str) -> String {
         format!(
@@ -762,6 +785,84 @@ impl Store for RedisStore {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(n)
+    }
+
+    async fn put_doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+        body: String,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let k = &self.keys;
+        let member = serde_json::to_string(&(tenant, id))?;
+        let (code, version): (u8, u64) = PUT_DOC
+            .key(k.gov_doc(kind, tenant, id))
+            .key(k.doc_idx(kind))
+            .arg(expected.unwrap_or(0))
+            .arg(body)
+            .arg(member)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match code {
+            0 => Ok(version),
+            1 => Err(StoreError::Conflict {
+                expected: expected.unwrap_or(0),
+                actual: version,
+            }),
+            _ => Err(StoreError::NotFound(format!("{kind} `{id}`"))),
+        }
+    }
+
+    async fn doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let (version, body): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.keys.gov_doc(kind, tenant, id))
+            .arg("v")
+            .arg("b")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(version.zip(body))
+    }
+
+    async fn docs(
+        &self,
+        kind: &str,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.doc_idx(kind))
+            .query_async(&mut conn)
+            .await?;
+        let mut keys: Vec<(String, String)> = members
+            .iter()
+            .filter_map(|m| serde_json::from_str::<(String, String)>(m).ok())
+            .filter(|(t, _)| tenant.is_none_or(|want| want == t))
+            .collect();
+        keys.sort();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(500) {
+            let mut pipe = redis::pipe();
+            for (t, id) in chunk {
+                pipe.cmd("HMGET")
+                    .arg(self.keys.gov_doc(kind, t, id))
+                    .arg("v")
+                    .arg("b");
+            }
+            let rows: Vec<(Option<u64>, Option<String>)> = pipe.query_async(&mut conn).await?;
+            for ((t, _), row) in chunk.iter().zip(rows) {
+                if let (Some(v), Some(b)) = row {
+                    out.push((t.clone(), v, b));
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn claim_task(&self, owner: TaskOwner) -> Result<TaskOwner, StoreError> {

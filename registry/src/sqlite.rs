@@ -79,6 +79,14 @@ CREATE INDEX IF NOT EXISTS approvals_by_binding ON approvals (tenant, binding, c
 CREATE INDEX IF NOT EXISTS approvals_by_time ON approvals (tenant, created_ms);
 CREATE INDEX IF NOT EXISTS approvals_by_principal ON approvals (tenant, principal, status, expires_ms);
 CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, expires_ms);
+CREATE TABLE IF NOT EXISTS docs (
+    kind TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, tenant, id)
+);
 CREATE TABLE IF NOT EXISTS tasks (
     tenant TEXT NOT NULL,
     agent TEXT NOT NULL,
@@ -410,6 +418,91 @@ impl Store for SqliteStore {
                  AND (status IN ('consumed', 'denied') OR expires_ms <= ?2)",
                 params![ms(before), ms(now)],
             )?)
+        })
+        .await
+    }
+
+    async fn put_doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+        body: String,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let key = (kind.to_owned(), tenant.to_owned(), id.to_owned());
+        self.quiet(move |tx| {
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM docs WHERE kind = ?1 AND tenant = ?2 AND id = ?3",
+                    params![key.0, key.1, key.2],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let stored = stored.map(|v| u64::try_from(v).unwrap_or(0));
+            let next = match (stored, expected) {
+                (None, None) => 1,
+                (Some(actual), Some(expected)) if actual == expected => actual + 1,
+                (Some(actual), expected) => {
+                    return Err(StoreError::Conflict {
+                        expected: expected.unwrap_or(0),
+                        actual,
+                    });
+                }
+                (None, Some(_)) => {
+                    return Err(StoreError::NotFound(format!("{} `{}`", key.0, key.2)));
+                }
+            };
+            tx.execute(
+                "INSERT OR REPLACE INTO docs (kind, tenant, id, version, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key.0, key.1, key.2, to_i64(next), body],
+            )?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let key = (kind.to_owned(), tenant.to_owned(), id.to_owned());
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT version, body FROM docs WHERE kind = ?1 AND tenant = ?2 AND id = ?3",
+                    params![key.0, key.1, key.2],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )
+                .optional()?
+                .map(|(v, b)| (u64::try_from(v).unwrap_or(0), b)))
+        })
+        .await
+    }
+
+    async fn docs(
+        &self,
+        kind: &str,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, u64, String)>, StoreError> {
+        let (kind, tenant) = (kind.to_owned(), tenant.map(str::to_owned));
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT tenant, version, body FROM docs WHERE kind = ?1
+                 AND (?2 IS NULL OR tenant = ?2) ORDER BY tenant, id",
+            )?;
+            let rows = stmt
+                .query_map(params![kind, tenant], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        r.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
         })
         .await
     }

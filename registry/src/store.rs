@@ -121,6 +121,35 @@ pub trait Store: Send + Sync + 'static {
         now: time::OffsetDateTime,
     ) -> Result<usize, StoreError>;
 
+    /// Stores a governance document of `kind` (a certification campaign, say) of `tenant`
+    /// under `id`, if its stored version is `expected` (`None`: it must not exist yet);
+    /// returns its new version. Of two writers that read the same version one wins, the other
+    /// gets [`StoreError::Conflict`]. Moves no revision.
+    async fn put_doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+        body: String,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError>;
+
+    /// A governance document and its version.
+    async fn doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(u64, String)>, StoreError>;
+
+    /// Every document of `kind` — of `tenant`, or of every tenant — as (tenant, version,
+    /// body).
+    async fn docs(
+        &self,
+        kind: &str,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, u64, String)>, StoreError>;
+
     /// Records `owner` as the owner of its task (tenant, agent, task id) unless the task has
     /// one already; returns the owner on record, which is `owner` when the task was free.
     /// Atomic across instances; moves no revision.

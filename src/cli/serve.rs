@@ -119,6 +119,13 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
                 Ok(n) => tracing::info!(purged = n, "spent approvals deleted"),
                 Err(e) => tracing::warn!("approvals not purged: {e}"),
             }
+            match portcullis_admin_api::governance::sweep_campaigns(&sweeper).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(decided = n, "campaign items decided by their due-date rule")
+                }
+                Err(e) => tracing::warn!("certification campaigns not swept: {e}"),
+            }
             match sweeper.purge_tasks(now - keep_tasks).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "old A2A task owners forgotten"),

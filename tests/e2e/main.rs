@@ -14,6 +14,7 @@ mod cli;
 mod demo;
 mod durability;
 mod features;
+mod governance;
 mod interop;
 mod tenants;
 mod vault;

@@ -9,6 +9,7 @@
 )]
 
 mod approvals;
+mod certifications;
 mod clients;
 mod harness;
 mod ready;

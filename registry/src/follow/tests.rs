@@ -114,6 +114,31 @@ impl Store for Flaky {
     ) -> Result<usize, StoreError> {
         self.inner.purge_approvals(before, now).await
     }
+    async fn put_doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+        body: String,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        self.inner.put_doc(kind, tenant, id, body, expected).await
+    }
+    async fn doc(
+        &self,
+        kind: &str,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        self.inner.doc(kind, tenant, id).await
+    }
+    async fn docs(
+        &self,
+        kind: &str,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, u64, String)>, StoreError> {
+        self.inner.docs(kind, tenant).await
+    }
     async fn claim_task(
         &self,
         owner: crate::task::TaskOwner,

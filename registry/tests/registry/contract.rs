@@ -39,6 +39,66 @@ pub(crate) async fn contract(store: DynStore) {
     vault_documents(&store).await;
     approvals(&store).await;
     task_owners(&store).await;
+    documents(&store).await;
+}
+
+async fn documents(store: &DynStore) {
+    let before = store.revision().await.unwrap();
+    assert_eq!(
+        store
+            .put_doc("campaign", "dk", "c-1", "one".into(), None)
+            .await
+            .unwrap(),
+        1
+    );
+    // Creating it again, or writing a stale version, is a conflict.
+    assert!(matches!(
+        store
+            .put_doc("campaign", "dk", "c-1", "x".into(), None)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        store
+            .put_doc("campaign", "dk", "c-1", "two".into(), Some(1))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(matches!(
+        store
+            .put_doc("campaign", "dk", "c-1", "x".into(), Some(1))
+            .await,
+        Err(StoreError::Conflict {
+            expected: 1,
+            actual: 2
+        })
+    ));
+    assert!(matches!(
+        store
+            .put_doc("campaign", "dk", "nope", "x".into(), Some(1))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.doc("campaign", "dk", "c-1").await.unwrap(),
+        Some((2, "two".to_owned()))
+    );
+    assert!(store.doc("campaign", "dk2", "c-1").await.unwrap().is_none());
+    assert!(store.doc("other", "dk", "c-1").await.unwrap().is_none());
+    store
+        .put_doc("campaign", "dk2", "c-9", "nine".into(), None)
+        .await
+        .unwrap();
+    let mine = store.docs("campaign", Some("dk")).await.unwrap();
+    assert_eq!(mine, vec![("dk".to_owned(), 2, "two".to_owned())]);
+    assert_eq!(store.docs("campaign", None).await.unwrap().len(), 2);
+    assert!(store.docs("other", None).await.unwrap().is_empty());
+    assert_eq!(
+        store.revision().await.unwrap(),
+        before,
+        "documents move no revision"
+    );
 }
 
 async fn task_owners(store: &DynStore) {
