@@ -69,6 +69,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::clients::routes())
         .merge(routes::approvals::routes())
         .merge(routes::certifications::routes())
+        .merge(routes::inactivity::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = std::sync::Arc::new(doc);

@@ -4,6 +4,7 @@ pub(crate) mod agents;
 pub(crate) mod approvals;
 pub(crate) mod certifications;
 pub(crate) mod clients;
+pub(crate) mod inactivity;
 pub(crate) mod relations;
 pub(crate) mod service_accounts;
 pub(crate) mod tools;
@@ -16,6 +17,28 @@ use crate::body::Reason;
 use crate::error::{ApiError, ApiResult};
 use crate::nhi;
 use crate::state::AppState;
+
+/// The name a kind has in governance answers (the seed's: `ai_agent` for agents).
+pub(crate) fn nhi_type_name(k: NhiKind) -> &'static str {
+    match k {
+        NhiKind::ServiceAccount => "service_account",
+        NhiKind::Agent => "ai_agent",
+        NhiKind::Tool => "tool",
+    }
+}
+
+/// A kind by its seed name (`agent` accepted too).
+pub(crate) fn parse_nhi_type(t: &str) -> ApiResult<NhiKind> {
+    match t {
+        "service_account" => Ok(NhiKind::ServiceAccount),
+        "ai_agent" | "agent" => Ok(NhiKind::Agent),
+        "tool" => Ok(NhiKind::Tool),
+        other => Err(ApiError::BadRequest(format!(
+            "unknown nhi type `{}`: use service_account, ai_agent or tool",
+            other.chars().take(64).collect::<String>()
+        ))),
+    }
+}
 
 /// Suspend or reactivate, with a required reason.
 pub(crate) async fn set_state(

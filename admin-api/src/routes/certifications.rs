@@ -81,27 +81,6 @@ pub(crate) struct CampaignSummary {
     decided: usize,
 }
 
-/// The name a kind has in campaigns (the seed's).
-fn type_name(k: NhiKind) -> &'static str {
-    match k {
-        NhiKind::ServiceAccount => "service_account",
-        NhiKind::Agent => "ai_agent",
-        NhiKind::Tool => "tool",
-    }
-}
-
-fn parse_type(t: &str) -> ApiResult<NhiKind> {
-    match t {
-        "service_account" => Ok(NhiKind::ServiceAccount),
-        "ai_agent" | "agent" => Ok(NhiKind::Agent),
-        "tool" => Ok(NhiKind::Tool),
-        other => Err(ApiError::BadRequest(format!(
-            "unknown nhi type `{}`: use service_account, ai_agent or tool",
-            other.chars().take(64).collect::<String>()
-        ))),
-    }
-}
-
 fn parse_due(s: &str) -> ApiResult<OffsetDateTime> {
     use time::format_description::well_known::Rfc3339;
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
@@ -126,7 +105,10 @@ fn view(c: &Campaign) -> serde_json::Value {
     if let Some(obj) = v.as_object_mut() {
         obj.insert(
             "nhi_types".into(),
-            c.nhi_types.iter().map(|k| type_name(*k)).collect(),
+            c.nhi_types
+                .iter()
+                .map(|k| crate::routes::nhi_type_name(*k))
+                .collect(),
         );
         let (decided, total) = c.progress();
         obj.insert(
@@ -136,7 +118,10 @@ fn view(c: &Campaign) -> serde_json::Value {
         if let Some(serde_json::Value::Array(items)) = obj.get_mut("items") {
             for (item, source) in items.iter_mut().zip(&c.items) {
                 if let Some(i) = item.as_object_mut() {
-                    i.insert("nhi_type".into(), type_name(source.nhi_type).into());
+                    i.insert(
+                        "nhi_type".into(),
+                        crate::routes::nhi_type_name(source.nhi_type).into(),
+                    );
                 }
             }
         }
@@ -161,7 +146,7 @@ async fn create(
     let mut nhi_types = b
         .nhi_types
         .iter()
-        .map(|t| parse_type(t))
+        .map(|t| crate::routes::parse_nhi_type(t))
         .collect::<ApiResult<Vec<_>>>()?;
     if nhi_types.is_empty() {
         nhi_types = vec![NhiKind::ServiceAccount, NhiKind::Agent, NhiKind::Tool];

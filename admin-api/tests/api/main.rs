@@ -12,6 +12,7 @@ mod approvals;
 mod certifications;
 mod clients;
 mod harness;
+mod inactivity;
 mod ready;
 mod scenario;
 mod tenants;
