@@ -96,6 +96,7 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::AlreadyExists(what) => Self::Conflict(format!("{what} already exists")),
             StoreError::Limit(why) => Self::Conflict(why),
+            StoreError::Invalid(why) => Self::BadRequest(why),
             StoreError::Backend(detail) => Self::Unavailable(detail),
         }
     }

@@ -70,6 +70,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::approvals::routes())
         .merge(routes::certifications::routes())
         .merge(routes::inactivity::routes())
+        .merge(routes::audit::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = std::sync::Arc::new(doc);
@@ -84,6 +85,10 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
             }),
         )
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::audit::record_writes,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

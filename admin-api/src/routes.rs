@@ -2,6 +2,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod approvals;
+pub(crate) mod audit;
 pub(crate) mod certifications;
 pub(crate) mod clients;
 pub(crate) mod inactivity;

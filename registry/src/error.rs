@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A bound was reached (too many pending approvals of one principal, ...).
     #[error("{0}")]
     Limit(String),
+    /// An argument the store cannot read (a malformed cursor, say).
+    #[error("{0}")]
+    Invalid(String),
     /// The store itself failed (I/O, connection, corrupt data).
     #[error("store failure: {0}")]
     Backend(String),

@@ -1305,6 +1305,48 @@ impl Store for RedisStore {
             .collect()
     }
 
+    async fn audit_page(
+        &self,
+        tenant: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AuditRecord)>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let start = match cursor {
+            None => "+".to_owned(),
+            Some(c) => {
+                // A stream entry id: `<ms>-<n>`.
+                let valid = c.split_once('-').is_some_and(|(a, b)| {
+                    !a.is_empty()
+                        && !b.is_empty()
+                        && a.bytes().all(|x| x.is_ascii_digit())
+                        && b.bytes().all(|x| x.is_ascii_digit())
+                });
+                if !valid || c.len() > 48 {
+                    return Err(StoreError::Invalid(format!(
+                        "`{}` is not an audit cursor",
+                        c.chars().take(32).collect::<String>()
+                    )));
+                }
+                format!("({c}")
+            }
+        };
+        let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XREVRANGE")
+            .arg(self.keys.audit(tenant))
+            .arg(start)
+            .arg("-")
+            .arg("COUNT")
+            .arg(limit)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        entries
+            .into_iter()
+            .map(|(id, fields)| Ok((id, to_audit(tenant, fields)?)))
+            .collect()
+    }
+
     async fn touch_last_used(&self, uses: Vec<LastUse>) -> Result<(), StoreError> {
         if uses.is_empty() {
             return Ok(());

@@ -915,6 +915,56 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn audit_page(
+        &self,
+        tenant: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AuditRecord)>, StoreError> {
+        let before = match cursor {
+            None => i64::MAX,
+            Some(c) => c.parse::<i64>().map_err(|_| {
+                StoreError::Invalid(format!(
+                    "`{}` is not an audit cursor",
+                    c.chars().take(32).collect::<String>()
+                ))
+            })?,
+        };
+        let tenant = tenant.to_owned();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, tenant, at_ms, event FROM audit WHERE tenant = ?1 AND seq < ?2
+                 ORDER BY seq DESC LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(
+                    params![tenant, before, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter()
+                .map(|(seq, tenant_id, at_ms, event)| {
+                    Ok((
+                        seq.to_string(),
+                        AuditRecord {
+                            tenant_id,
+                            at_ms,
+                            event: serde_json::value::RawValue::from_string(event)?,
+                        },
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn touch_last_used(&self, uses: Vec<LastUse>) -> Result<(), StoreError> {
         self.with(move |conn| {
             let tx = conn.transaction()?;

@@ -121,6 +121,16 @@ pub trait Store: Send + Sync + 'static {
         now: time::OffsetDateTime,
     ) -> Result<usize, StoreError>;
 
+    /// Audit events of `tenant`, newest first, after `cursor` (exclusive; `None`: from the
+    /// newest), at most `limit`, each with its own cursor (opaque; pass the last one back for
+    /// the next page).
+    async fn audit_page(
+        &self,
+        tenant: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AuditRecord)>, StoreError>;
+
     /// Stores a governance document of `kind` (a certification campaign, say) of `tenant`
     /// under `id`, if its stored version is `expected` (`None`: it must not exist yet);
     /// returns its new version. Of two writers that read the same version one wins, the other

@@ -9,6 +9,7 @@
 )]
 
 mod approvals;
+mod audit;
 mod certifications;
 mod clients;
 mod harness;

@@ -114,6 +114,14 @@ impl Store for Flaky {
     ) -> Result<usize, StoreError> {
         self.inner.purge_approvals(before, now).await
     }
+    async fn audit_page(
+        &self,
+        tenant: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AuditRecord)>, StoreError> {
+        self.inner.audit_page(tenant, cursor, limit).await
+    }
     async fn put_doc(
         &self,
         kind: &str,

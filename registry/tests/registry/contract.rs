@@ -583,6 +583,32 @@ async fn audit_log(store: &DynStore) {
         before,
         "audit does not move the revision"
     );
+    // Pages: newest first, each continuing after the last cursor, this tenant only.
+    let first = store.audit_page("a1", None, 3).await.expect("page");
+    let n = |page: &[(String, AuditRecord)]| -> Vec<i64> {
+        page.iter()
+            .map(|(_, r)| r.event()["n"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(n(&first), vec![4, 3, 1]);
+    let cursor = first.last().map(|(c, _)| c.clone()).unwrap();
+    let second = store
+        .audit_page("a1", Some(&cursor), 3)
+        .await
+        .expect("page");
+    assert_eq!(n(&second), vec![0]);
+    let last = second.last().map(|(c, _)| c.clone()).unwrap();
+    assert!(
+        store
+            .audit_page("a1", Some(&last), 3)
+            .await
+            .expect("page")
+            .is_empty()
+    );
+    assert!(matches!(
+        store.audit_page("a1", Some("not a cursor"), 3).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 async fn last_used(store: &DynStore) {
