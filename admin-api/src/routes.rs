@@ -6,6 +6,7 @@ pub(crate) mod audit;
 pub(crate) mod certifications;
 pub(crate) mod clients;
 pub(crate) mod inactivity;
+pub(crate) mod mcp_discovery;
 pub(crate) mod relations;
 pub(crate) mod service_accounts;
 pub(crate) mod tools;

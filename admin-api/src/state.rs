@@ -20,6 +20,9 @@ pub struct AppState {
     pub vault: crate::vault::Vault,
     /// How approvals behave (how long a given approval may be used).
     pub approvals: portcullis_registry::approval::ApprovalConfig,
+    /// What the MCP upstreams offer now (the gateway of this process); none: discovery
+    /// answers 503.
+    pub discovery: Option<std::sync::Arc<dyn portcullis_registry::discovery::Discover>>,
 }
 
 /// What `/readyz` holds the registry view to.

@@ -20,7 +20,6 @@ use uuid::Uuid;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::error::Error;
@@ -71,46 +70,7 @@ pub struct AuditEvent {
 
 /// SHA-256 of `value` rendered with object keys sorted at every level, as lowercase hex.
 pub(crate) fn canonical_sha256(value: &Value) -> String {
-    fn write(v: &Value, out: &mut Vec<u8>) {
-        match v {
-            Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_unstable_by_key(|(k, _)| *k);
-                out.push(b'{');
-                for (i, (k, item)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    // Writing into a Vec cannot fail.
-                    let _ = serde_json::to_writer(&mut *out, k);
-                    out.push(b':');
-                    write(item, out);
-                }
-                out.push(b'}');
-            }
-            Value::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write(item, out);
-                }
-                out.push(b']');
-            }
-            scalar => {
-                let _ = serde_json::to_writer(&mut *out, scalar);
-            }
-        }
-    }
-    let mut bytes = Vec::with_capacity(256);
-    write(value, &mut bytes);
-    let mut hex = String::with_capacity(64);
-    for b in Sha256::digest(&bytes) {
-        // Writing into a String cannot fail.
-        let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
-    }
-    hex
+    portcullis_registry::discovery::canonical_sha256(value)
 }
 
 /// Counts what a full queue refuses and says so in the log, at most once per

@@ -30,6 +30,8 @@ pub struct GatewayConfig {
     pub upstreams: Vec<UpstreamConfig>,
     /// The A2A agents behind the gateway; a registered agent names one as its `a2a_upstream`.
     pub a2a_upstreams: Vec<A2aUpstreamConfig>,
+    /// How often the upstreams' tool definitions are read for pinned tools, in milliseconds.
+    pub tool_refresh_ms: u64,
     /// How A2A traffic is handled (`[gateway.a2a]`).
     pub a2a: A2aConfig,
     /// External token issuers (OIDC providers and the like) whose tokens the gateway accepts
@@ -52,6 +54,7 @@ impl Default for GatewayConfig {
             upstreams: Vec::new(),
             a2a_upstreams: Vec::new(),
             a2a: A2aConfig::default(),
+            tool_refresh_ms: 15_000,
             issuers: Vec::new(),
             approvals: portcullis_registry::approval::ApprovalConfig::default(),
         }

@@ -66,6 +66,9 @@ pub(crate) async fn offered(
     .unwrap_or(Err(UpstreamError::Timeout));
     match listed {
         Ok(items) => {
+            if family == Family::Tools {
+                state.definitions.record(upstream, &items);
+            }
             let items = Arc::new(items);
             state.offered.insert(key, items.clone());
             Some(items)

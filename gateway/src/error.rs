@@ -99,6 +99,10 @@ pub enum Error {
         /// The approval this call waits for (none when there is nowhere to keep one).
         ticket: Option<Box<ApprovalTicket>>,
     },
+    /// A pinned tool whose upstream definition no longer matches what was approved (-32013
+    /// on MCP, 403 on REST).
+    #[error("tool `{tool}` is blocked: {why}; an admin must approve it again")]
+    ToolChanged { tool: String, why: &'static str },
     /// An agent that does not exist for the caller — unknown, inactive or denied,
     /// indistinguishably (404).
     #[error("unknown agent: `{0}`")]

@@ -29,6 +29,8 @@ pub(crate) const APPROVAL_REQUIRED: i64 = -32010;
 pub(crate) const UPSTREAM_ERROR: i64 = -32011;
 /// Gateway-defined: the upstream needs a credential the caller may not use (no lease).
 pub(crate) const CREDENTIAL_UNAVAILABLE: i64 = -32012;
+/// A pinned tool whose upstream definition changed since it was approved.
+pub(crate) const TOOL_CHANGED: i64 = -32013;
 
 /// Longest method name accepted, in bytes.
 pub(crate) const MAX_METHOD: usize = 128;

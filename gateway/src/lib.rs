@@ -32,6 +32,7 @@ mod lookup;
 mod mcp;
 mod metrics;
 mod oauth;
+mod pinning;
 mod prompts;
 mod proxy;
 mod relay;
@@ -206,6 +207,7 @@ impl Gateway {
                     audit::StoreSink::spawn(s, audit_drops, uses)
                 }),
                 metrics,
+                definitions: pinning::Definitions::default(),
                 offered: moka::sync::Cache::builder()
                     .time_to_live(discovery::KEEP)
                     .build(),
@@ -255,6 +257,40 @@ impl Gateway {
         self.state.vault.store(Some(keys));
     }
 
+    /// What each configured MCP upstream offers now, read fresh (through the gateway's own
+    /// session with it, which presents no credential), for discovery and pinning.
+    pub async fn read_upstream_tools(&self) -> Vec<portcullis_registry::discovery::UpstreamTools> {
+        let state = &self.state;
+        let mut out = Vec::with_capacity(state.config.upstreams.len());
+        for u in &state.config.upstreams {
+            state
+                .offered
+                .invalidate(&(u.name.clone(), discovery::Family::Tools));
+            let started = std::time::Instant::now();
+            let tools = match state.upstreams.get(&u.name) {
+                Some(up) => tokio::time::timeout(
+                    up.request_timeout,
+                    up.list(&state.connector, &state.ids, discovery::Family::Tools),
+                )
+                .await
+                .unwrap_or(Err(UpstreamError::Timeout))
+                .map_err(|e| e.to_string()),
+                None => Err("not configured".to_owned()),
+            };
+            if let Ok(tools) = &tools {
+                state.definitions.record(&u.name, tools);
+            }
+            out.push(portcullis_registry::discovery::UpstreamTools {
+                name: u.name.clone(),
+                url: u.url.clone(),
+                prefix: u.prefix(),
+                tools,
+                latency_ms: started.elapsed().as_secs_f64() * 1e3,
+            });
+        }
+        out
+    }
+
     /// Starts listening on the configured address (port 0 picks a free one), on the
     /// current tokio runtime, and starts fetching the external issuers' key sets.
     pub fn start(&self) -> std::io::Result<GatewayHandle> {
@@ -295,6 +331,7 @@ impl Gateway {
         service.add_tcp(&addr.to_string());
         let (stop, watch) = tokio::sync::watch::channel(false);
         self.state.issuers.spawn_refresh(&watch);
+        pinning::spawn_refresh(self.state.clone(), watch.clone());
         let fds = Arc::new(parking_lot::Mutex::new(fds));
         let task = tokio::spawn(async move {
             service.start_service(Some(fds), watch, 1).await;
@@ -305,5 +342,12 @@ impl Gateway {
             stop,
             task,
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl portcullis_registry::discovery::Discover for Gateway {
+    async fn upstream_tools(&self) -> Vec<portcullis_registry::discovery::UpstreamTools> {
+        self.read_upstream_tools().await
     }
 }

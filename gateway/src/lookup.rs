@@ -25,6 +25,8 @@ pub(crate) struct ToolEntry {
     pub(crate) version: u64,
     pub(crate) input_schema: serde_json::Value,
     pub(crate) description: String,
+    /// The hash of the upstream definition it was imported with (`pinning`).
+    pub(crate) pinned: Option<String>,
 }
 
 /// An agent or service account, as authentication checks it.
@@ -98,6 +100,7 @@ impl Catalog {
                         version: c.version,
                         input_schema: t.fields.input_schema.clone(),
                         description: c.description.clone(),
+                        pinned: t.fields.definition_sha256.clone(),
                     };
                     catalog
                         .tools
@@ -214,6 +217,14 @@ impl Catalog {
             .get(tenant)
             .and_then(|nhis| nhis.get(nhi))
             .is_some_and(|users| users.contains(user))
+    }
+
+    /// Whether any tool is pinned to its upstream definition.
+    pub(crate) fn any_pinned(&self) -> bool {
+        self.tools
+            .values()
+            .flat_map(HashMap::values)
+            .any(|t| t.pinned.is_some())
     }
 
     /// The tool a tenant's client names, if the registry has it.

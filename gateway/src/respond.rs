@@ -144,6 +144,7 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
             rpc(200, jsonrpc::RESOURCE_NOT_FOUND),
         ),
         Error::UnknownAgent(_) => (404, "not_found", OnMcp::Http),
+        Error::ToolChanged { .. } => (403, "tool_changed", rpc(200, jsonrpc::TOOL_CHANGED)),
         Error::A2aVersion(_) => (
             400,
             "bad_request",

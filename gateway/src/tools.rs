@@ -53,6 +53,8 @@ async fn upstream_definitions(state: &State) -> HashMap<String, HashMap<String, 
 /// tool its upstream no longer offers is left out; the input schema is always the registry's
 /// pinned one; title, annotations and output schema come from the upstream.
 pub(crate) async fn listed_tools(state: &State, principal: &crate::authn::Principal) -> Vec<Value> {
+    // Read first: it also brings the pinned tools' current definitions up to date.
+    let upstream = upstream_definitions(state).await;
     let allowed: Vec<Arc<ToolEntry>> = {
         let catalog = state.catalog.load();
         catalog
@@ -60,11 +62,11 @@ pub(crate) async fn listed_tools(state: &State, principal: &crate::authn::Princi
             .filter(|t| {
                 let request = decide::call_request(principal, t, Map::new(), true);
                 decide::decide(&state.engine, &request).0 != Verdict::Deny
+                    && state.definitions.check(t).is_ok()
             })
             .cloned()
             .collect()
     };
-    let upstream = upstream_definitions(state).await;
     let mut listed: Vec<Value> = allowed
         .iter()
         .filter_map(|t| {
@@ -163,6 +165,11 @@ pub(crate) async fn plan(
             ))
             .await?;
         }
+    }
+    // Allowed: and the tool is still what was approved.
+    if let Err(e) = crate::pinning::verify(state, &tool).await {
+        log.decision = Some("tool_changed");
+        return Err(e);
     }
     if log.decision != Some("approved") {
         log.decision = Some("allow");

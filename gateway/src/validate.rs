@@ -86,6 +86,7 @@ mod tests {
             version,
             input_schema: schema,
             description: String::new(),
+            pinned: None,
         }
     }
 

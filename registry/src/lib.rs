@@ -8,6 +8,7 @@
 
 pub mod approval;
 pub mod campaign;
+pub mod discovery;
 mod error;
 mod follow;
 pub mod import;

@@ -131,6 +131,11 @@ pub struct ToolFields {
     /// The name of the upstream MCP server that serves the tool.
     #[serde(default)]
     pub upstream: Option<String>,
+    /// The SHA-256 of the upstream's whole definition of the tool when it was imported
+    /// (see [`crate::discovery::definition_sha256`]): the gateway refuses the tool once the
+    /// upstream's definition no longer matches, until it is imported again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_sha256: Option<String>,
 }
 
 impl Default for ToolFields {
@@ -141,6 +146,7 @@ impl Default for ToolFields {
             input_schema: serde_json::json!({"type": "object"}),
             annotations: serde_json::Map::new(),
             upstream: None,
+            definition_sha256: None,
         }
     }
 }

@@ -144,6 +144,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
             }),
             vault: Vault::new(keys, config.vault.clone()),
             approvals: config.approvals.clone(),
+            discovery: Some(gateway.clone()),
         },
         &config.admin,
     );

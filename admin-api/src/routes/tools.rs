@@ -47,6 +47,7 @@ async fn create(
         input_schema,
         annotations: b.annotations,
         upstream: b.upstream,
+        definition_sha256: None,
     };
     let created = nhi::create(&s, &caller, Nhi::Tool(Tool { common, fields })).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))

@@ -48,6 +48,7 @@ impl Api {
             readiness,
             vault,
             approvals: Default::default(),
+            discovery: None,
         };
         let config = AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -275,6 +275,7 @@ impl World {
             session_key_file: None,
             allowed_origins: Vec::new(),
             a2a_upstreams: Vec::new(),
+            tool_refresh_ms: 100,
             a2a: portcullis_gateway::A2aConfig::default(),
             audit_log: portcullis_gateway::AuditSink::File(dir.path().join("audit.jsonl")),
             upstreams: vec![

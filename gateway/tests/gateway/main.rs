@@ -15,6 +15,7 @@ mod families;
 mod harness;
 mod issuers;
 mod oauth;
+mod pinning;
 mod sessions;
 mod trust;
 mod upstream;
