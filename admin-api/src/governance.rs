@@ -365,3 +365,106 @@ pub async fn sweep_campaigns(store: &DynStore) -> Result<usize, StoreError> {
     }
     Ok(decided)
 }
+
+/// Recomputes the risk of every NHI of `tenant` and stores each assessment that changed.
+/// Returns how many records it rewrote.
+pub async fn recompute_risk(store: &DynStore, tenant: &str) -> Result<usize, StoreError> {
+    use portcullis_registry::risk::{Facts, assess};
+    use portcullis_registry::vault::VaultKind;
+    let now = OffsetDateTime::now_utc();
+    let mut facts = Facts::default();
+    for kind in [NhiKind::ServiceAccount, NhiKind::Agent, NhiKind::Tool] {
+        facts.nhis.extend(store.list_nhis(tenant, kind).await?);
+    }
+    if facts.nhis.is_empty() {
+        return Ok(0);
+    }
+    facts.tool_grants = store
+        .relations(tenant, RelationKind::ToolGrant, None, None)
+        .await?;
+    facts.delegations = store
+        .relations(tenant, RelationKind::Delegation, None, None)
+        .await?;
+    facts.secrets = store
+        .vaults(tenant, VaultKind::Secret)
+        .await?
+        .iter()
+        .filter_map(|d| d.secret().ok())
+        .collect();
+    for (_, _, body) in store.docs(campaign::DOC_KIND, Some(tenant)).await? {
+        if let Ok(c) = serde_json::from_str::<Campaign>(&body) {
+            facts.certification_overdue.extend(c.overdue(now));
+        }
+    }
+    let since = ms(now - time::Duration::hours(24));
+    for record in store.audit(tenant, USAGE_WINDOW_EVENTS).await? {
+        if record.at_ms < since {
+            continue;
+        }
+        let Ok(e) = serde_json::from_str::<Value>(record.event.get()) else {
+            continue;
+        };
+        if e.get("decision").and_then(Value::as_str) == Some("deny")
+            && let Some(p) = e.get("principal").and_then(Value::as_str)
+        {
+            *facts.denials_24h.entry(p.to_owned()).or_default() += 1;
+        }
+    }
+    let assessed = assess(&facts, now);
+    let mut written = 0;
+    for nhi in facts.nhis {
+        let Some(next) = assessed.get(&nhi.id()) else {
+            continue;
+        };
+        if nhi.common().risk.as_ref().is_some_and(|r| r.same_as(next)) {
+            continue;
+        }
+        if store.set_risk(tenant, nhi.id(), next.clone()).await? {
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+/// The risk level an NHI counts as: the higher of the one an admin set and the computed one.
+pub(crate) fn effective_level(nhi: &Nhi) -> portcullis_registry::RiskLevel {
+    let c = nhi.common();
+    match &c.risk {
+        Some(r) if r.level.default_score() > c.risk_level.default_score() => r.level,
+        _ => c.risk_level,
+    }
+}
+
+/// Tenants whose risk should be recomputed soon: written by the admin API after every
+/// successful write; one worker drains it, each tenant once however many writes it saw.
+#[derive(Clone, Debug)]
+pub struct RiskQueue {
+    tx: tokio::sync::mpsc::Sender<String>,
+}
+
+impl RiskQueue {
+    /// Starts the worker (inside a tokio runtime).
+    pub fn start(store: DynStore) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(1024);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut tenants = HashSet::from([first]);
+                while let Ok(more) = rx.try_recv() {
+                    tenants.insert(more);
+                }
+                for tenant in tenants {
+                    if let Err(e) = recompute_risk(&store, &tenant).await {
+                        tracing::warn!(%tenant, "risk not recomputed: {e}");
+                    }
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Asks for `tenant`'s risk to be recomputed (dropped when the queue is full: the
+    /// periodic sweep catches up).
+    pub fn touch(&self, tenant: &str) {
+        let _ = self.tx.try_send(tenant.to_owned());
+    }
+}

@@ -72,6 +72,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::inactivity::routes())
         .merge(routes::audit::routes())
         .merge(routes::mcp_discovery::routes())
+        .merge(routes::risk::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc = std::sync::Arc::new(doc);

@@ -8,6 +8,7 @@ pub(crate) mod clients;
 pub(crate) mod inactivity;
 pub(crate) mod mcp_discovery;
 pub(crate) mod relations;
+pub(crate) mod risk;
 pub(crate) mod service_accounts;
 pub(crate) mod tools;
 pub(crate) mod vault;

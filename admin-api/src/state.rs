@@ -23,6 +23,9 @@ pub struct AppState {
     /// What the MCP upstreams offer now (the gateway of this process); none: discovery
     /// answers 503.
     pub discovery: Option<std::sync::Arc<dyn portcullis_registry::discovery::Discover>>,
+    /// Where writes ask for their tenant's risk to be recomputed (none: only the periodic
+    /// sweep recomputes it).
+    pub risk: Option<crate::governance::RiskQueue>,
 }
 
 /// What `/readyz` holds the registry view to.

@@ -15,6 +15,7 @@ pub mod import;
 mod lifecycle;
 mod model;
 mod redis_store;
+pub mod risk;
 mod snapshot;
 mod sqlite;
 mod store;

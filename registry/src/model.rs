@@ -59,6 +59,10 @@ pub struct Common {
     pub last_used_at: Option<OffsetDateTime>,
     /// Bumped by every write; an update names the version it read (optimistic concurrency).
     pub version: u64,
+    /// The computed risk (see [`crate::risk`]); kept by the registry, never written by
+    /// clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk::Assessment>,
 }
 
 impl Common {
@@ -79,6 +83,7 @@ impl Common {
             updated_at: now,
             last_used_at: None,
             version: 0,
+            risk: None,
         }
     }
 }

@@ -341,6 +341,17 @@ static PURGE_APPROVALS: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// KEYS: doc, rev. ARGV: the doc as read, the doc to write, channel. Returns 0 when the doc
+/// changed since it was read (or is gone), else the new revision.
+static SET_DOC_IF: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n",
+        "redis.call('SET', KEYS[1], ARGV[2])\n",
+        lua_bump!("KEYS[2]", "ARGV[3]"),
+        "return rev\n"
+    ))
+});
+
 /// KEYS: the document, the kind's index. ARGV: expected version (0: must not exist), body,
 /// index member. Returns {0, new version}, {1, stored version} on a conflict, {2, 0} when an
 /// expected document does not exist.
@@ -1303,6 +1314,43 @@ impl Store for RedisStore {
             .into_iter()
             .map(|(_, fields)| to_audit(tenant, fields))
             .collect()
+    }
+
+    async fn set_risk(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        risk: crate::risk::Assessment,
+    ) -> Result<bool, StoreError> {
+        let k = &self.keys;
+        for _ in 0..8 {
+            let raw: Option<String> = redis::cmd("GET")
+                .arg(k.doc(tenant, id))
+                .query_async(&mut self.conn.clone())
+                .await?;
+            let Some(raw) = raw else {
+                return Ok(false);
+            };
+            let mut nhi: Nhi = serde_json::from_str(&raw)?;
+            if nhi.common().risk.as_ref().is_some_and(|r| r.same_as(&risk)) {
+                return Ok(false);
+            }
+            nhi.common_mut().risk = Some(risk.clone());
+            let rev: u64 = SET_DOC_IF
+                .key(k.doc(tenant, id))
+                .key(k.rev())
+                .arg(&raw)
+                .arg(serde_json::to_string(&nhi)?)
+                .arg(k.changes())
+                .invoke_async(&mut self.conn.clone())
+                .await?;
+            if rev != 0 {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Backend(
+            "the record keeps changing; risk not stored".into(),
+        ))
     }
 
     async fn audit_page(

@@ -290,7 +290,7 @@ fn add<'s>(
                 lifecycle: c.lifecycle_state,
                 category: t.fields.category.clone(),
                 risk_level: c.risk_level,
-                risk_score: None,
+                risk_score: c.risk.as_ref().map(|r| r.score),
                 requires_approval: t.fields.requires_approval,
                 annotations: portcullis_policy::ToolAnnotations {
                     read_only: hint("readOnlyHint"),
@@ -311,7 +311,7 @@ fn add<'s>(
                 owner: c.owner_id.clone(),
                 lifecycle: c.lifecycle_state,
                 risk_level: c.risk_level,
-                risk_score: None,
+                risk_score: c.risk.as_ref().map(|r| r.score),
                 agent_type: a.fields.agent_type.clone(),
                 requires_human_approval: a.fields.requires_human_approval,
                 max_delegation_depth: a.fields.max_delegation_depth,
@@ -327,7 +327,7 @@ fn add<'s>(
                 owner: c.owner_id.clone(),
                 lifecycle: c.lifecycle_state,
                 risk_level: c.risk_level,
-                risk_score: None,
+                risk_score: c.risk.as_ref().map(|r| r.score),
             })?;
         }
     }

@@ -915,6 +915,38 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn set_risk(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        risk: crate::risk::Assessment,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.to_owned();
+        self.write(move |tx| {
+            let doc: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM nhis WHERE tenant = ?1 AND id = ?2",
+                    params![tenant, id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(doc) = doc else {
+                return Ok((false, false));
+            };
+            let mut nhi: Nhi = serde_json::from_str(&doc)?;
+            if nhi.common().risk.as_ref().is_some_and(|r| r.same_as(&risk)) {
+                return Ok((false, false));
+            }
+            nhi.common_mut().risk = Some(risk);
+            tx.execute(
+                "UPDATE nhis SET doc = ?1 WHERE tenant = ?2 AND id = ?3",
+                params![serde_json::to_string(&nhi)?, tenant, id.to_string()],
+            )?;
+            Ok((true, true))
+        })
+        .await
+    }
+
     async fn audit_page(
         &self,
         tenant: &str,

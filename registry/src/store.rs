@@ -121,6 +121,17 @@ pub trait Store: Send + Sync + 'static {
         now: time::OffsetDateTime,
     ) -> Result<usize, StoreError>;
 
+    /// Stores an NHI's computed risk without changing its version — it is derived data, not
+    /// an edit, and must not turn an admin's next `If-Match` into a conflict — and moves the
+    /// revision, so the policy view gets the new score. `Ok(false)` when it was the same or
+    /// the record is gone.
+    async fn set_risk(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        risk: crate::risk::Assessment,
+    ) -> Result<bool, StoreError>;
+
     /// Audit events of `tenant`, newest first, after `cursor` (exclusive; `None`: from the
     /// newest), at most `limit`, each with its own cursor (opaque; pass the last one back for
     /// the next page).

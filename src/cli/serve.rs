@@ -106,8 +106,32 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     );
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut ticks: u64 = 0;
         loop {
             every.tick().await;
+            // Risk drifts with time (idle days, due rotations, old denials): every 10 minutes,
+            // every tenant's is recomputed (writes recompute their own tenant's at once).
+            if ticks.is_multiple_of(10) {
+                match sweeper.snapshot().await {
+                    Ok(snapshot) => {
+                        let tenants: std::collections::BTreeSet<String> = snapshot
+                            .nhis
+                            .iter()
+                            .map(|n| n.tenant().to_owned())
+                            .collect();
+                        for tenant in tenants {
+                            if let Err(e) =
+                                portcullis_admin_api::governance::recompute_risk(&sweeper, &tenant)
+                                    .await
+                            {
+                                tracing::warn!(%tenant, "risk not recomputed: {e}");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!("risk not recomputed: {e}"),
+                }
+            }
+            ticks += 1;
             match portcullis_admin_api::vault::sweep(&sweeper).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(destroyed = n, "old secret versions destroyed"),
@@ -133,6 +157,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
             }
         }
     });
+    let risk = portcullis_admin_api::governance::RiskQueue::start(store.clone());
     let app = portcullis_admin_api::router(
         AppState {
             store,
@@ -145,6 +170,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
             vault: Vault::new(keys, config.vault.clone()),
             approvals: config.approvals.clone(),
             discovery: Some(gateway.clone()),
+            risk: Some(risk),
         },
         &config.admin,
     );

@@ -106,6 +106,9 @@ pub(crate) async fn record_writes(
             "status": response.status().as_u16(),
         });
         crate::governance::audit(&state.store, &caller.tenant, event).await;
+        if let Some(risk) = &state.risk {
+            risk.touch(&caller.tenant);
+        }
     }
     response
 }

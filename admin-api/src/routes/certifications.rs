@@ -285,7 +285,7 @@ async fn launch(
                 continue;
             }
             if let Some(min) = c.scope.risk_min
-                && common.risk_level.default_score() < min.default_score()
+                && governance::effective_level(&nhi).default_score() < min.default_score()
             {
                 continue;
             }

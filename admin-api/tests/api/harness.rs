@@ -41,6 +41,7 @@ impl Api {
                 .watch_registry_view(r.view.clone())
                 .expect("view metrics");
         }
+        let risk = portcullis_admin_api::governance::RiskQueue::start(store.clone());
         let state = AppState {
             store,
             tokens: key.clone(),
@@ -49,6 +50,7 @@ impl Api {
             vault,
             approvals: Default::default(),
             discovery: None,
+            risk: Some(risk),
         };
         let config = AdminConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),

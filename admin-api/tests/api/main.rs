@@ -15,6 +15,7 @@ mod clients;
 mod harness;
 mod inactivity;
 mod ready;
+mod risk;
 mod scenario;
 mod tenants;
 mod tokens;

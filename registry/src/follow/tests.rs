@@ -114,6 +114,14 @@ impl Store for Flaky {
     ) -> Result<usize, StoreError> {
         self.inner.purge_approvals(before, now).await
     }
+    async fn set_risk(
+        &self,
+        tenant: &str,
+        id: Uuid,
+        risk: crate::risk::Assessment,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_risk(tenant, id, risk).await
+    }
     async fn audit_page(
         &self,
         tenant: &str,

@@ -181,3 +181,42 @@ fn grants_stay_in_their_tenant() {
     assert_eq!(skipped[0].tenant, "globex");
     assert!(!engine(directory).decide(&call("acme", &a, &t)).allow);
 }
+
+#[test]
+fn the_computed_risk_score_reaches_policies() {
+    // A policy set whose only rule reads the score: grants for the low-risk only.
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    std::fs::copy(
+        root.join("portcullis.cedarschema"),
+        dir.path().join("portcullis.cedarschema"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("risk.cedar"),
+        "@id(\"low-risk-only\")\npermit (principal is Portcullis::Agent, action == Portcullis::Action::\"call_tool\", resource)\nwhen { principal.risk_score < 50 };\n",
+    )
+    .unwrap();
+    let (calm, risky, t) = (
+        agent("acme", "calm"),
+        agent("acme", "risky"),
+        tool("acme", "t"),
+    );
+    let mut risky = risky;
+    risky.common_mut().risk = Some(crate::risk::Assessment {
+        score: 80,
+        level: portcullis_policy::RiskLevel::Critical,
+        factors: Vec::new(),
+        computed_at: time::OffsetDateTime::UNIX_EPOCH,
+    });
+    let snapshot = Snapshot {
+        vault: Vec::new(),
+        revision: 1,
+        nhis: vec![calm.clone(), risky.clone(), t.clone()],
+        relations: Vec::new(),
+    };
+    let engine = portcullis_policy::Engine::from_dir(dir.path(), Default::default()).unwrap();
+    engine.set_directory(std::sync::Arc::new(snapshot.to_directory().unwrap()));
+    assert!(engine.decide(&call("acme", &calm, &t)).allow);
+    assert!(!engine.decide(&call("acme", &risky, &t)).allow);
+}

@@ -40,6 +40,50 @@ pub(crate) async fn contract(store: DynStore) {
     approvals(&store).await;
     task_owners(&store).await;
     documents(&store).await;
+    computed_risk(&store).await;
+}
+
+async fn computed_risk(store: &DynStore) {
+    use portcullis_registry::risk::{Assessment, Factor, level_of};
+    let nhi = store.insert_nhi(agent("rk", "scored")).await.unwrap();
+    let risk = |score: i64| Assessment {
+        score,
+        level: level_of(score),
+        factors: vec![Factor {
+            factor: "no_owner".into(),
+            points: score,
+            detail: "nobody owns it".into(),
+        }],
+        computed_at: time::OffsetDateTime::now_utc(),
+    };
+    let before = store.revision().await.unwrap();
+    assert!(store.set_risk("rk", nhi.id(), risk(15)).await.unwrap());
+    let after = store.revision().await.unwrap();
+    assert!(after > before, "the policy view must see it");
+    let stored = store.get_nhi("rk", nhi.id()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.version(),
+        nhi.version(),
+        "derived data moves no version"
+    );
+    assert_eq!(stored.common().risk.as_ref().map(|r| r.score), Some(15));
+    assert!(
+        !store.set_risk("rk", nhi.id(), risk(15)).await.unwrap(),
+        "unchanged"
+    );
+    assert_eq!(store.revision().await.unwrap(), after);
+    // An admin's update over the version it read still works, and keeps the score.
+    let mut edited = stored.clone();
+    edited.common_mut().description = "edited".into();
+    let edited = store.update_nhi(edited, stored.version()).await.unwrap();
+    assert_eq!(edited.common().risk.as_ref().map(|r| r.score), Some(15));
+    assert!(
+        !store
+            .set_risk("rk", uuid::Uuid::now_v7(), risk(5))
+            .await
+            .unwrap(),
+        "gone"
+    );
 }
 
 async fn documents(store: &DynStore) {
