@@ -19,7 +19,9 @@ pub struct Caller {
 
 impl Caller {
     pub fn is_admin(&self) -> bool {
-        self.roles.iter().any(|r| r == "admin")
+        self.roles
+            .iter()
+            .any(|r| r == "admin" || r == "super_admin")
     }
 
     /// Mutations need the `admin` role.

@@ -14,6 +14,9 @@ pub(crate) struct ServiceAccountCreate {
     pub backup_owner_id: Option<String>,
     #[schema(value_type = Option<String>, example = "low")]
     pub risk_level: Option<RiskLevel>,
+    /// What it is for.
+    #[serde(default)]
+    pub purpose: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -86,6 +89,8 @@ pub(crate) struct NhiPatch {
     pub requires_human_approval: Option<bool>,
     pub max_delegation_depth: Option<u32>,
     pub a2a_upstream: Option<String>,
+    // service accounts
+    pub purpose: Option<String>,
     // tools
     pub category: Option<String>,
     pub requires_approval: Option<bool>,

@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 
 use axum::http::HeaderMap;
-use portcullis_registry::{Nhi, NhiKind, Relation, RelationKind, StoreError, check_transition};
+use portcullis_registry::{
+    Nhi, NhiKind, PermissionLevel, Relation, RelationKind, StoreError, check_transition,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -208,8 +210,31 @@ pub(crate) async fn modify(
     change: impl Fn(&mut Nhi) -> ApiResult<()>,
 ) -> ApiResult<Nhi> {
     caller.require_admin()?;
+    modify_as(
+        state,
+        caller,
+        kind,
+        id,
+        expected,
+        PermissionLevel::Admin,
+        change,
+    )
+    .await
+}
+
+/// As [`modify`], for a caller holding the admin role or at least `need` on the NHI.
+pub(crate) async fn modify_as(
+    state: &AppState,
+    caller: &Caller,
+    kind: Option<NhiKind>,
+    id: &str,
+    expected: Option<u64>,
+    need: PermissionLevel,
+    change: impl Fn(&mut Nhi) -> ApiResult<()>,
+) -> ApiResult<Nhi> {
     for _ in 0..8 {
         let current = load(state, caller, kind, id).await?;
+        require_level(state, caller, &current, need).await?;
         if let Some(v) = expected.filter(|&v| v != current.version()) {
             return Err(StoreError::Conflict {
                 expected: v,
@@ -307,8 +332,9 @@ pub(crate) fn apply_patch(nhi: &mut Nhi, p: &NhiPatch) -> ApiResult<()> {
         || p.input_schema.is_some()
         || p.annotations.is_some()
         || p.upstream.is_some();
+    let account_fields = p.purpose.is_some();
     match nhi {
-        Nhi::Agent(a) if !tool_fields => {
+        Nhi::Agent(a) if !tool_fields && !account_fields => {
             let f = &mut a.fields;
             if let Some(v) = &p.agent_type {
                 f.agent_type = v.clone()
@@ -331,7 +357,7 @@ pub(crate) fn apply_patch(nhi: &mut Nhi, p: &NhiPatch) -> ApiResult<()> {
             }
             Ok(())
         }
-        Nhi::Tool(t) if !agent_fields => {
+        Nhi::Tool(t) if !agent_fields && !account_fields => {
             let f = &mut t.fields;
             if let Some(schema) = &p.input_schema {
                 portcullis_registry::validate_input_schema(schema)
@@ -352,7 +378,13 @@ pub(crate) fn apply_patch(nhi: &mut Nhi, p: &NhiPatch) -> ApiResult<()> {
             }
             Ok(())
         }
-        Nhi::ServiceAccount(_) if !agent_fields && !tool_fields => Ok(()),
+        Nhi::ServiceAccount(sa) if !agent_fields && !tool_fields => {
+            if let Some(v) = &p.purpose {
+                check_text("purpose", v)?;
+                sa.purpose = v.clone();
+            }
+            Ok(())
+        }
         _ => Err(ApiError::BadRequest(format!(
             "the body has fields that a {} does not have",
             kind.label()
@@ -367,8 +399,8 @@ pub(crate) async fn delete(
     id: &str,
     expected: Option<u64>,
 ) -> ApiResult<()> {
-    caller.require_admin()?;
     let current = load(state, caller, Some(kind), id).await?;
+    require_level(state, caller, &current, PermissionLevel::Admin).await?;
     if let Some(v) = expected.filter(|&v| v != current.version()) {
         return Err(StoreError::Conflict {
             expected: v,
@@ -390,6 +422,40 @@ pub(crate) async fn delete(
             "{} `{id}` not found",
             kind.label()
         )))
+    }
+}
+
+/// `Ok` for a caller with the admin (or super_admin) role, or a user permission of at least
+/// `need` on `nhi`: `manage` configures and updates it, `admin` also changes its lifecycle and
+/// deletes it (`use` only lets a call be made on the user's behalf, at the gateway).
+pub(crate) async fn require_level(
+    state: &AppState,
+    caller: &Caller,
+    nhi: &Nhi,
+    need: PermissionLevel,
+) -> ApiResult<()> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    let held = state
+        .store
+        .relations(
+            &caller.tenant,
+            RelationKind::User,
+            Some(&nhi.id().to_string()),
+            Some(&caller.sub),
+        )
+        .await?
+        .into_iter()
+        .filter_map(|r| r.level)
+        .max();
+    match held {
+        Some(level) if level >= need => Ok(()),
+        _ => Err(ApiError::Forbidden(format!(
+            "this needs the `admin` role or a `{}` permission on the {}",
+            need.as_str(),
+            nhi.kind().label()
+        ))),
     }
 }
 

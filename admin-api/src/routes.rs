@@ -13,7 +13,7 @@ pub(crate) mod service_accounts;
 pub(crate) mod tools;
 pub(crate) mod vault;
 
-use portcullis_registry::{Lifecycle, Nhi, NhiKind};
+use portcullis_registry::{Lifecycle, Nhi, NhiKind, PermissionLevel};
 
 use crate::auth::Caller;
 use crate::body::Reason;
@@ -23,11 +23,7 @@ use crate::state::AppState;
 
 /// The name a kind has in governance answers (the seed's: `ai_agent` for agents).
 pub(crate) fn nhi_type_name(k: NhiKind) -> &'static str {
-    match k {
-        NhiKind::ServiceAccount => "service_account",
-        NhiKind::Agent => "ai_agent",
-        NhiKind::Tool => "tool",
-    }
+    k.type_name()
 }
 
 /// A kind by its seed name (`agent` accepted too).
@@ -57,7 +53,7 @@ pub(crate) async fn set_state(
         return Err(ApiError::BadRequest("`reason` must not be empty".into()));
     }
     nhi::check_text("reason", &reason)?;
-    nhi::modify(s, caller, kind, id, None, |n| {
+    nhi::modify_as(s, caller, kind, id, None, PermissionLevel::Admin, |n| {
         nhi::transition(n, to, Some(reason.clone()))
     })
     .await

@@ -24,6 +24,15 @@ impl NhiKind {
         }
     }
 
+    /// The name clients know the kind by (`ai_agent` for agents).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Self::ServiceAccount => "service_account",
+            Self::Agent => "ai_agent",
+            Self::Tool => "tool",
+        }
+    }
+
     /// A human name, for messages.
     pub fn label(self) -> &'static str {
         match self {
@@ -92,6 +101,9 @@ impl Common {
 pub struct ServiceAccount {
     #[serde(flatten)]
     pub common: Common,
+    /// What it is for (a batch job, an integration).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub purpose: String,
 }
 
 /// Agent-only fields.
@@ -164,13 +176,42 @@ pub struct Tool {
     pub fields: ToolFields,
 }
 
-/// Any NHI, as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Any NHI, as stored. Serialized with its `kind` and, beside it, the `nhi_type` clients
+/// know it by (`service_account`, `ai_agent`, `tool`); `nhi_type` is ignored when read back.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Nhi {
     ServiceAccount(ServiceAccount),
     Agent(Agent),
     Tool(Tool),
+}
+
+/// How an [`Nhi`] is written: tagged with `kind`, `nhi_type` beside it.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum NhiRepr<'a> {
+    ServiceAccount(Typed<'a, ServiceAccount>),
+    Agent(Typed<'a, Agent>),
+    Tool(Typed<'a, Tool>),
+}
+
+#[derive(Serialize)]
+struct Typed<'a, T> {
+    nhi_type: &'static str,
+    #[serde(flatten)]
+    record: &'a T,
+}
+
+impl Serialize for Nhi {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let nhi_type = self.kind().type_name();
+        match self {
+            Self::ServiceAccount(record) => NhiRepr::ServiceAccount(Typed { nhi_type, record }),
+            Self::Agent(record) => NhiRepr::Agent(Typed { nhi_type, record }),
+            Self::Tool(record) => NhiRepr::Tool(Typed { nhi_type, record }),
+        }
+        .serialize(s)
+    }
 }
 
 impl Nhi {

@@ -2,7 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use portcullis_registry::{Agent, AgentFields, Common, Lifecycle, Nhi, NhiKind, RelationKind};
+use portcullis_registry::{
+    Agent, AgentFields, Common, Lifecycle, Nhi, NhiKind, PermissionLevel, RelationKind,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -91,9 +93,15 @@ async fn patch(
 ) -> ApiResult<axum::Json<Nhi>> {
     let expected = nhi::expected_version(p.version, &headers)?;
     Ok(axum::Json(
-        nhi::modify(&s, &caller, KIND, &id, expected, |n| {
-            nhi::apply_patch(n, &p)
-        })
+        nhi::modify_as(
+            &s,
+            &caller,
+            KIND,
+            &id,
+            expected,
+            PermissionLevel::Manage,
+            |n| nhi::apply_patch(n, &p),
+        )
         .await?,
     ))
 }

@@ -192,6 +192,25 @@ async fn grant_edge(
     caller.require_admin()?;
     let source = nhi::load(&s, &caller, None, &id).await?;
     let target = nhi::load(&s, &caller, None, &target_id).await?;
+    // "Grant agent A permission to call tool B": a calling permission on a tool is a tool
+    // grant, the same as `/nhi/agents/{id}/tools/{tool_id}/grant`.
+    if b.permission_type == PermissionType::Calling
+        && source.kind() != NhiKind::Tool
+        && target.kind() == NhiKind::Tool
+    {
+        let created = s
+            .store
+            .put_relation(nhi::relation(
+                &caller,
+                RelationKind::ToolGrant,
+                &source.id().to_string(),
+                &target.id().to_string(),
+            ))
+            .await?;
+        return Ok(axum::Json(serde_json::json!({"source_id": source.id(),
+            "target_id": target.id(), "permission_type": b.permission_type, "granted": true,
+            "created": created, "tool_grant": true})));
+    }
     let ok = match b.permission_type {
         PermissionType::Calling => {
             source.kind() != NhiKind::Tool && target.kind() == NhiKind::Agent
@@ -226,30 +245,65 @@ async fn grant_edge(
 }
 
 /// Remove a calling or delegation permission.
-#[utoipa::path(post, path = "/nhi/{id}/call/{target_id}/revoke", tag = "nhi", request_body = EdgeGrant,
+#[utoipa::path(post, path = "/nhi/{id}/call/{target_id}/revoke", tag = "nhi", request_body(content = Option<EdgeGrant>,
+    description = "optional when the NHI holds only one kind of permission on the target"),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn revoke_edge(
     State(s): State<AppState>,
     caller: Caller,
     Path((id, target_id)): Path<(String, String)>,
-    Json(b): Json<EdgeGrant>,
+    body: axum::body::Bytes,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     caller.require_admin()?;
     let source = nhi::load(&s, &caller, None, &id).await?;
     let target = nhi::parse_id(&target_id)?;
-    let rel = nhi::relation(
-        &caller,
-        edge_kind(b.permission_type),
-        &source.id().to_string(),
-        &target.to_string(),
-    );
-    if !s.store.delete_relation(&rel).await? {
-        return Err(ApiError::NotFound(format!(
-            "`{id}` holds no such permission on `{target_id}`"
-        )));
+    let (from, to) = (source.id().to_string(), target.to_string());
+    // The body is optional when the source holds only one kind of permission on the target.
+    let named: Option<PermissionType> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let b: EdgeGrant = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))?;
+        Some(b.permission_type)
+    };
+    let mut held = Vec::new();
+    for (t, kind) in [
+        (PermissionType::Calling, RelationKind::ToolGrant),
+        (PermissionType::Calling, RelationKind::Calling),
+        (PermissionType::Delegation, RelationKind::Delegation),
+    ] {
+        if named.is_some_and(|n| n != t) {
+            continue;
+        }
+        if !s
+            .store
+            .relations(&caller.tenant, kind, Some(&from), Some(&to))
+            .await?
+            .is_empty()
+        {
+            held.push((t, kind));
+        }
     }
+    let (permission_type, kind) = match held.as_slice() {
+        [] => {
+            return Err(ApiError::NotFound(format!(
+                "`{id}` holds no such permission on `{target_id}`"
+            )));
+        }
+        [one] => *one,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "`{id}` holds both a calling and a delegation permission on the target: name \
+                 `permission_type`"
+                    .replace("{id}", &id),
+            ));
+        }
+    };
+    s.store
+        .delete_relation(&nhi::relation(&caller, kind, &from, &to))
+        .await?;
     Ok(axum::Json(
-        serde_json::json!({"source_id": source.id(), "target_id": target, "permission_type": b.permission_type, "granted": false}),
+        serde_json::json!({"source_id": source.id(), "target_id": target, "permission_type": permission_type, "granted": false}),
     ))
 }
 

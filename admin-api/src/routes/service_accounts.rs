@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use portcullis_registry::{Common, Lifecycle, Nhi, NhiKind, ServiceAccount};
+use portcullis_registry::{Common, Lifecycle, Nhi, NhiKind, PermissionLevel, ServiceAccount};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,7 +42,16 @@ async fn create(
     common.owner_id = b.owner_id;
     common.backup_owner_id = b.backup_owner_id;
     common.risk_level = b.risk_level.unwrap_or_default();
-    let created = nhi::create(&s, &caller, Nhi::ServiceAccount(ServiceAccount { common })).await?;
+    nhi::check_text("purpose", &b.purpose)?;
+    let created = nhi::create(
+        &s,
+        &caller,
+        Nhi::ServiceAccount(ServiceAccount {
+            common,
+            purpose: b.purpose,
+        }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
@@ -108,9 +117,15 @@ async fn patch(
 ) -> ApiResult<axum::Json<Nhi>> {
     let expected = nhi::expected_version(p.version, &headers)?;
     Ok(axum::Json(
-        nhi::modify(&s, &caller, KIND, &id, expected, |n| {
-            nhi::apply_patch(n, &p)
-        })
+        nhi::modify_as(
+            &s,
+            &caller,
+            KIND,
+            &id,
+            expected,
+            PermissionLevel::Manage,
+            |n| nhi::apply_patch(n, &p),
+        )
         .await?,
     ))
 }
@@ -176,7 +191,7 @@ async fn transfer(
         crate::error::ApiError::BadRequest("`new_owner_id` must not be empty".into())
     })?;
     Ok(axum::Json(
-        nhi::modify(&s, &caller, KIND, &id, None, |n| {
+        nhi::modify_as(&s, &caller, KIND, &id, None, PermissionLevel::Admin, |n| {
             n.common_mut().owner_id = Some(owner.clone());
             Ok(())
         })

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use portcullis_registry::{
-    Common, Nhi, NhiKind, RelationKind, Tool, ToolFields, validate_input_schema,
+    Common, Nhi, NhiKind, PermissionLevel, RelationKind, Tool, ToolFields, validate_input_schema,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -85,9 +85,15 @@ async fn patch(
 ) -> ApiResult<axum::Json<Nhi>> {
     let expected = nhi::expected_version(p.version, &headers)?;
     Ok(axum::Json(
-        nhi::modify(&s, &caller, KIND, &id, expected, |n| {
-            nhi::apply_patch(n, &p)
-        })
+        nhi::modify_as(
+            &s,
+            &caller,
+            KIND,
+            &id,
+            expected,
+            PermissionLevel::Manage,
+            |n| nhi::apply_patch(n, &p),
+        )
         .await?,
     ))
 }

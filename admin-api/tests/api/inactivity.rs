@@ -65,6 +65,7 @@ async fn idle_nhis_are_reported_and_suspended_only_when_asked() {
     store
         .insert_nhi(Nhi::ServiceAccount(ServiceAccount {
             common: Common::new("globex", "elsewhere"),
+            purpose: String::new(),
         }))
         .await
         .unwrap();

@@ -17,6 +17,7 @@ mod inactivity;
 mod ready;
 mod risk;
 mod scenario;
+mod seed;
 mod tenants;
 mod tokens;
 mod vault;

@@ -497,10 +497,57 @@ async fn scenario(api: &Api) {
         )
         .await;
     assert_eq!(st, StatusCode::OK);
+    // "Grant agent A permission to call tool B" is a tool grant.
     let (st, b) = api
         .call(
             Method::POST,
             &format!("/nhi/{agent_id}/call/{tool_id}/grant"),
+            a,
+            Some(json!({"permission_type": "calling"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["tool_grant"], true);
+    let (_, tools) = api
+        .call(
+            Method::GET,
+            &format!("/nhi/agents/{agent_id}/tools"),
+            a,
+            None,
+        )
+        .await;
+    assert!(
+        tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == tool_id.as_str()),
+        "{tools}"
+    );
+    // Revoked without a body: the only permission the agent holds on the tool.
+    let (st, b) = api
+        .call(
+            Method::POST,
+            &format!("/nhi/{agent_id}/call/{tool_id}/revoke"),
+            a,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (st, b) = api
+        .call(
+            Method::POST,
+            &format!("/nhi/{agent_id}/call/{tool_id}/revoke"),
+            a,
+            None,
+        )
+        .await;
+    assert_error(st, &b, StatusCode::NOT_FOUND, "no such permission");
+    // A tool calls nothing.
+    let (st, b) = api
+        .call(
+            Method::POST,
+            &format!("/nhi/{tool_id}/call/{agent_id}/grant"),
             a,
             Some(json!({"permission_type": "calling"})),
         )
@@ -615,9 +662,67 @@ async fn scenario(api: &Api) {
             Some(json!({"description": "mine now"})),
         )
         .await;
-    assert_error(st, &b, StatusCode::FORBIDDEN, "admin");
+    // `manage` configures and updates; lifecycle changes and deletion need `admin`.
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["description"], "mine now");
     let (st, b) = api.call(Method::DELETE, &path, Some(&bob), None).await;
     assert_error(st, &b, StatusCode::FORBIDDEN, "admin");
+    let (st, b) = api
+        .call(
+            Method::POST,
+            &format!("{path}/suspend"),
+            Some(&bob),
+            Some(json!({"reason": "mine to stop"})),
+        )
+        .await;
+    assert_error(st, &b, StatusCode::FORBIDDEN, "admin");
+    let (st, _) = api
+        .call(
+            Method::POST,
+            &format!("/nhi/{agent_id}/users/carol/grant"),
+            a,
+            Some(json!({"permission_level": "admin"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let carol = api.token("carol", "acme", false);
+    for (verb, reason) in [
+        ("suspend", "carol stops it"),
+        ("reactivate", "carol restarts it"),
+    ] {
+        let (st, b) = api
+            .call(
+                Method::POST,
+                &format!("{path}/{verb}"),
+                Some(&carol),
+                Some(json!({"reason": reason})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{verb}: {b}");
+    }
+    // The super_admin role bypasses the checks like admin.
+    let root = api
+        .key
+        .issue("root", "acme", &["super_admin".to_owned()], 600)
+        .unwrap();
+    let (st, b) = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&root),
+            Some(json!({"description": "by the super admin"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (st, _) = api
+        .call(
+            Method::POST,
+            &format!("/nhi/{agent_id}/users/carol/revoke"),
+            a,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
     let (_, acc) = api
         .call(Method::GET, "/nhi/users/bob/accessible", Some(&bob), None)
         .await;

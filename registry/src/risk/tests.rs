@@ -201,7 +201,10 @@ fn sensitive_grants_and_unguarded_risky_tools() {
     let mut sa = Common::new("t", "batch");
     sa.owner_id = Some("o".into());
     sa.last_used_at = Some(now());
-    let sa = Nhi::ServiceAccount(ServiceAccount { common: sa });
+    let sa = Nhi::ServiceAccount(ServiceAccount {
+        common: sa,
+        purpose: String::new(),
+    });
     let f = Facts {
         nhis: vec![sa.clone(), pay.clone()],
         tool_grants: vec![grant(&sa, &pay, RelationKind::ToolGrant)],
