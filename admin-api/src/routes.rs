@@ -58,3 +58,131 @@ pub(crate) async fn set_state(
     })
     .await
 }
+
+/// The handlers every kind of NHI has alike — list, read, update, delete, suspend and
+/// reactivate — for one kind at one path; each kind's module adds only what is its own
+/// (creation, and its relations).
+macro_rules! kind_handlers {
+    (
+        kind: $kind:expr,
+        tag: $tag:literal,
+        collection: $collection:literal,
+        item: $item:literal,
+        suspend: $suspend:literal,
+        reactivate: $reactivate:literal $(,)?
+    ) => {
+        /// List (`limit`, `offset`, `status`, `search`, and the kind's own filters).
+        #[utoipa::path(get, path = $collection, tag = $tag, params($crate::body::ListQuery),
+            responses((status = 200, body = $crate::nhi::Page)))]
+        async fn list(
+            axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
+            caller: $crate::auth::Caller,
+            $crate::query::Query(q): $crate::query::Query<$crate::body::ListQuery>,
+        ) -> $crate::error::ApiResult<axum::Json<$crate::nhi::Page>> {
+            Ok(axum::Json($crate::nhi::list(&s, &caller, Some($kind), &q).await?))
+        }
+
+        /// Read one.
+        #[utoipa::path(get, path = $item, tag = $tag,
+            responses((status = 200, body = Object), (status = 404, body = $crate::error::ErrorBody)))]
+        async fn get_one(
+            axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
+            caller: $crate::auth::Caller,
+            axum::extract::Path(id): axum::extract::Path<String>,
+        ) -> $crate::error::ApiResult<axum::Json<portcullis_registry::Nhi>> {
+            Ok(axum::Json($crate::nhi::load(&s, &caller, Some($kind), &id).await?))
+        }
+
+        /// Update fields (admin role, or `manage` on it); `version` or `If-Match` makes it
+        /// conditional (409 when stale).
+        #[utoipa::path(patch, path = $item, tag = $tag, request_body = $crate::body::NhiPatch,
+            responses((status = 200, body = Object), (status = 403, body = $crate::error::ErrorBody),
+                (status = 409, body = $crate::error::ErrorBody), (status = 422, body = $crate::error::ErrorBody)))]
+        async fn patch(
+            axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
+            caller: $crate::auth::Caller,
+            axum::extract::Path(id): axum::extract::Path<String>,
+            headers: axum::http::HeaderMap,
+            $crate::json::Json(p): $crate::json::Json<$crate::body::NhiPatch>,
+        ) -> $crate::error::ApiResult<axum::Json<portcullis_registry::Nhi>> {
+            let expected = $crate::nhi::expected_version(p.version, &headers)?;
+            Ok(axum::Json(
+                $crate::nhi::modify_as(
+                    &s,
+                    &caller,
+                    Some($kind),
+                    &id,
+                    expected,
+                    portcullis_registry::PermissionLevel::Manage,
+                    |n| $crate::nhi::apply_patch(n, &p),
+                )
+                .await?,
+            ))
+        }
+
+        /// Delete it and every grant and permission naming it (admin role, or `admin` on it).
+        #[utoipa::path(delete, path = $item, tag = $tag,
+            responses((status = 204), (status = 404, body = $crate::error::ErrorBody)))]
+        async fn delete(
+            axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
+            caller: $crate::auth::Caller,
+            axum::extract::Path(id): axum::extract::Path<String>,
+            headers: axum::http::HeaderMap,
+        ) -> $crate::error::ApiResult<axum::http::StatusCode> {
+            $crate::nhi::delete(
+                &s,
+                &caller,
+                $kind,
+                &id,
+                $crate::nhi::expected_version(None, &headers)?,
+            )
+            .await?;
+            Ok(axum::http::StatusCode::NO_CONTENT)
+        }
+
+        /// Suspend (requires a `reason`; admin role, or `admin` on it).
+        #[utoipa::path(post, path = $suspend, tag = $tag, request_body = $crate::body::Reason,
+            responses((status = 200, body = Object), (status = 409, body = $crate::error::ErrorBody)))]
+        async fn suspend(
+            axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
+            caller: $crate::auth::Caller,
+            axum::extract::Path(id): axum::extract::Path<String>,
+            $crate::json::Json(b): $crate::json::Json<$crate::body::Reason>,
+        ) -> $crate::error::ApiResult<axum::Json<portcullis_registry::Nhi>> {
+            Ok(axum::Json(
+                $crate::routes::set_state(
+                    &s,
+                    &caller,
+                    Some($kind),
+                    &id,
+                    portcullis_registry::Lifecycle::Suspended,
+                    b,
+                )
+                .await?,
+            ))
+        }
+
+        /// Reactivate (requires a `reason`; admin role, or `admin` on it).
+        #[utoipa::path(post, path = $reactivate, tag = $tag, request_body = $crate::body::Reason,
+            responses((status = 200, body = Object), (status = 409, body = $crate::error::ErrorBody)))]
+        async fn reactivate(
+            axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
+            caller: $crate::auth::Caller,
+            axum::extract::Path(id): axum::extract::Path<String>,
+            $crate::json::Json(b): $crate::json::Json<$crate::body::Reason>,
+        ) -> $crate::error::ApiResult<axum::Json<portcullis_registry::Nhi>> {
+            Ok(axum::Json(
+                $crate::routes::set_state(
+                    &s,
+                    &caller,
+                    Some($kind),
+                    &id,
+                    portcullis_registry::Lifecycle::Active,
+                    b,
+                )
+                .await?,
+            ))
+        }
+    };
+}
+pub(crate) use kind_handlers;

@@ -1,22 +1,28 @@
 //! `/nhi/agents`
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use portcullis_registry::{
-    Agent, AgentFields, Common, Lifecycle, Nhi, NhiKind, PermissionLevel, RelationKind,
-};
+use axum::http::StatusCode;
+use portcullis_registry::{Agent, AgentFields, Common, Nhi, NhiKind, RelationKind};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::body::{AgentCreate, ListQuery, NhiPatch, Reason};
+use crate::body::AgentCreate;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::Json;
-use crate::nhi::{self, Page};
-use crate::query::Query;
+use crate::nhi::{self};
 use crate::state::AppState;
 
 const KIND: Option<NhiKind> = Some(NhiKind::Agent);
+
+super::kind_handlers! {
+    kind: NhiKind::Agent,
+    tag: "agents",
+    collection: "/nhi/agents",
+    item: "/nhi/agents/{id}",
+    suspend: "/nhi/agents/{id}/suspend",
+    reactivate: "/nhi/agents/{id}/reactivate",
+}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -58,99 +64,6 @@ async fn create(
     };
     let created = nhi::create(&s, &caller, Nhi::Agent(Agent { common, fields })).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
-}
-
-/// List agents (`limit`, `offset`, `status`, `search`).
-#[utoipa::path(get, path = "/nhi/agents", tag = "agents", params(ListQuery), responses((status = 200, body = Page)))]
-async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<axum::Json<Page>> {
-    Ok(axum::Json(nhi::list(&s, &caller, KIND, &q).await?))
-}
-
-/// Read one agent.
-#[utoipa::path(get, path = "/nhi/agents/{id}", tag = "agents",
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
-async fn get_one(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Nhi>> {
-    Ok(axum::Json(nhi::load(&s, &caller, KIND, &id).await?))
-}
-
-/// Update fields; `version` or `If-Match` makes it conditional (409 when stale).
-#[utoipa::path(patch, path = "/nhi/agents/{id}", tag = "agents", request_body = NhiPatch,
-    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
-async fn patch(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Json(p): Json<NhiPatch>,
-) -> ApiResult<axum::Json<Nhi>> {
-    let expected = nhi::expected_version(p.version, &headers)?;
-    Ok(axum::Json(
-        nhi::modify_as(
-            &s,
-            &caller,
-            KIND,
-            &id,
-            expected,
-            PermissionLevel::Manage,
-            |n| nhi::apply_patch(n, &p),
-        )
-        .await?,
-    ))
-}
-
-/// Delete an agent and every grant and permission naming it.
-#[utoipa::path(delete, path = "/nhi/agents/{id}", tag = "agents", responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    nhi::delete(
-        &s,
-        &caller,
-        NhiKind::Agent,
-        &id,
-        nhi::expected_version(None, &headers)?,
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Suspend (requires a `reason`).
-#[utoipa::path(post, path = "/nhi/agents/{id}/suspend", tag = "agents", request_body = Reason,
-    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
-async fn suspend(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Json(b): Json<Reason>,
-) -> ApiResult<axum::Json<Nhi>> {
-    Ok(axum::Json(
-        super::set_state(&s, &caller, KIND, &id, Lifecycle::Suspended, b).await?,
-    ))
-}
-
-/// Reactivate (requires a `reason`).
-#[utoipa::path(post, path = "/nhi/agents/{id}/reactivate", tag = "agents", request_body = Reason,
-    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
-async fn reactivate(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Json(b): Json<Reason>,
-) -> ApiResult<axum::Json<Nhi>> {
-    Ok(axum::Json(
-        super::set_state(&s, &caller, KIND, &id, Lifecycle::Active, b).await?,
-    ))
 }
 
 /// Grant the agent a tool.

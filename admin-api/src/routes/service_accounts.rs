@@ -3,21 +3,29 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use portcullis_registry::{Common, Lifecycle, Nhi, NhiKind, PermissionLevel, ServiceAccount};
+use axum::http::StatusCode;
+use portcullis_registry::{Common, Nhi, NhiKind, PermissionLevel, ServiceAccount};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::body::{ListQuery, NhiPatch, Reason, ServiceAccountCreate, Transfer};
+use crate::body::{ListQuery, ServiceAccountCreate, Transfer};
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::Json;
-use crate::nhi::{self, Page};
-use crate::query::Query;
+use crate::nhi::{self};
 use crate::state::AppState;
 
 const KIND: Option<NhiKind> = Some(NhiKind::ServiceAccount);
+
+super::kind_handlers! {
+    kind: NhiKind::ServiceAccount,
+    tag: "service-accounts",
+    collection: "/nhi/service-accounts",
+    item: "/nhi/service-accounts/{id}",
+    suspend: "/nhi/service-accounts/{id}/suspend",
+    reactivate: "/nhi/service-accounts/{id}/reactivate",
+}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,17 +63,6 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
-/// List service accounts (`limit`, `offset`, `status`, `search`).
-#[utoipa::path(get, path = "/nhi/service-accounts", tag = "service-accounts", params(ListQuery),
-    responses((status = 200, body = Page)))]
-async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<axum::Json<Page>> {
-    Ok(axum::Json(nhi::list(&s, &caller, KIND, &q).await?))
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 struct Summary {
     total: usize,
@@ -92,90 +89,6 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
         by_status,
         by_risk_level,
     }))
-}
-
-/// Read one service account.
-#[utoipa::path(get, path = "/nhi/service-accounts/{id}", tag = "service-accounts",
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
-async fn get_one(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Nhi>> {
-    Ok(axum::Json(nhi::load(&s, &caller, KIND, &id).await?))
-}
-
-/// Update fields; `version` or `If-Match` makes it conditional (409 when stale).
-#[utoipa::path(patch, path = "/nhi/service-accounts/{id}", tag = "service-accounts", request_body = NhiPatch,
-    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
-async fn patch(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Json(p): Json<NhiPatch>,
-) -> ApiResult<axum::Json<Nhi>> {
-    let expected = nhi::expected_version(p.version, &headers)?;
-    Ok(axum::Json(
-        nhi::modify_as(
-            &s,
-            &caller,
-            KIND,
-            &id,
-            expected,
-            PermissionLevel::Manage,
-            |n| nhi::apply_patch(n, &p),
-        )
-        .await?,
-    ))
-}
-
-/// Delete a service account and every grant and permission naming it.
-#[utoipa::path(delete, path = "/nhi/service-accounts/{id}", tag = "service-accounts",
-    responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    nhi::delete(
-        &s,
-        &caller,
-        NhiKind::ServiceAccount,
-        &id,
-        nhi::expected_version(None, &headers)?,
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Suspend (requires a `reason`).
-#[utoipa::path(post, path = "/nhi/service-accounts/{id}/suspend", tag = "service-accounts", request_body = Reason,
-    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
-async fn suspend(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Json(b): Json<Reason>,
-) -> ApiResult<axum::Json<Nhi>> {
-    Ok(axum::Json(
-        super::set_state(&s, &caller, KIND, &id, Lifecycle::Suspended, b).await?,
-    ))
-}
-
-/// Reactivate (requires a `reason`).
-#[utoipa::path(post, path = "/nhi/service-accounts/{id}/reactivate", tag = "service-accounts", request_body = Reason,
-    responses((status = 200, body = Object), (status = 409, body = ErrorBody)))]
-async fn reactivate(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Json(b): Json<Reason>,
-) -> ApiResult<axum::Json<Nhi>> {
-    Ok(axum::Json(
-        super::set_state(&s, &caller, KIND, &id, Lifecycle::Active, b).await?,
-    ))
 }
 
 /// Transfer ownership to `new_owner_id`.

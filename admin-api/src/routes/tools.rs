@@ -1,27 +1,37 @@
 //! `/nhi/tools`
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use portcullis_registry::{
-    Common, Nhi, NhiKind, PermissionLevel, RelationKind, Tool, ToolFields, validate_input_schema,
+    Common, Nhi, NhiKind, RelationKind, Tool, ToolFields, validate_input_schema,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::body::{ListQuery, NhiPatch, ToolCreate};
+use crate::body::ToolCreate;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::Json;
-use crate::nhi::{self, Page};
-use crate::query::Query;
+use crate::nhi::{self};
 use crate::state::AppState;
 
 const KIND: Option<NhiKind> = Some(NhiKind::Tool);
+
+super::kind_handlers! {
+    kind: NhiKind::Tool,
+    tag: "tools",
+    collection: "/nhi/tools",
+    item: "/nhi/tools/{id}",
+    suspend: "/nhi/tools/{id}/suspend",
+    reactivate: "/nhi/tools/{id}/reactivate",
+}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(get_one, patch, delete))
+        .routes(routes!(suspend))
+        .routes(routes!(reactivate))
         .routes(routes!(agents))
 }
 
@@ -51,70 +61,6 @@ async fn create(
     };
     let created = nhi::create(&s, &caller, Nhi::Tool(Tool { common, fields })).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
-}
-
-/// List tools (`limit`, `offset`, `category`, `risk_level`, `requires_approval`, `status`, `search`).
-#[utoipa::path(get, path = "/nhi/tools", tag = "tools", params(ListQuery), responses((status = 200, body = Page)))]
-async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<axum::Json<Page>> {
-    Ok(axum::Json(nhi::list(&s, &caller, KIND, &q).await?))
-}
-
-/// Read one tool.
-#[utoipa::path(get, path = "/nhi/tools/{id}", tag = "tools", responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
-async fn get_one(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Nhi>> {
-    Ok(axum::Json(nhi::load(&s, &caller, KIND, &id).await?))
-}
-
-/// Update fields; `version` or `If-Match` makes it conditional (409 when stale).
-#[utoipa::path(patch, path = "/nhi/tools/{id}", tag = "tools", request_body = NhiPatch,
-    responses((status = 200, body = Object), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn patch(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Json(p): Json<NhiPatch>,
-) -> ApiResult<axum::Json<Nhi>> {
-    let expected = nhi::expected_version(p.version, &headers)?;
-    Ok(axum::Json(
-        nhi::modify_as(
-            &s,
-            &caller,
-            KIND,
-            &id,
-            expected,
-            PermissionLevel::Manage,
-            |n| nhi::apply_patch(n, &p),
-        )
-        .await?,
-    ))
-}
-
-/// Delete a tool and every grant of it.
-#[utoipa::path(delete, path = "/nhi/tools/{id}", tag = "tools", responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<StatusCode> {
-    nhi::delete(
-        &s,
-        &caller,
-        NhiKind::Tool,
-        &id,
-        nhi::expected_version(None, &headers)?,
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The agents and service accounts granted this tool.

@@ -60,6 +60,25 @@ async fn records_carry_their_type_and_service_accounts_their_purpose() {
         )
         .await;
     assert_eq!(tool["nhi_type"], "tool");
+    // Every kind shares the same handlers: a tool is suspended like an agent.
+    let (st, suspended) = api
+        .call(
+            Method::POST,
+            &format!("/nhi/tools/{}/suspend", tool["id"].as_str().unwrap()),
+            Some(&root),
+            Some(json!({"reason": "under review"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{suspended}");
+    assert_eq!(suspended["lifecycle_state"], "suspended");
+    let (_, doc) = api.call(Method::GET, "/openapi.json", None, None).await;
+    for path in [
+        "/nhi/tools/{id}/suspend",
+        "/nhi/agents/{id}",
+        "/nhi/service-accounts/{id}/reactivate",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
     let (_, all) = api.call(Method::GET, "/nhi", Some(&root), None).await;
     let mut types: Vec<&str> = all["items"]
         .as_array()
