@@ -212,6 +212,16 @@ pub(crate) async fn authenticate(
             )));
         }
     }
+    // A call made for a user needs the user's permission (`use` or more) on the NHI the
+    // user handed it to.
+    if let Some(user) = &on_behalf_of {
+        let first = actors.first().copied().unwrap_or(current);
+        if !catalog.user_may_use(tenant, user, first) {
+            return Err(Error::Forbidden(format!(
+                "user `{user}` holds no permission to use `{first}`"
+            )));
+        }
+    }
     Ok(Principal {
         id: current.to_owned(),
         kind: entry.kind,

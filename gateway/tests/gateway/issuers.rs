@@ -115,6 +115,25 @@ async fn external_issuer_tokens() {
     let mut delegated = claims("alice@example.com");
     delegated["act"] = json!({"sub": w.reader});
     let token = sign(Algorithm::ES256, &first, Some("k1"), &delegated);
+    // Alice may have the agent act for her only with a permission on it.
+    let (status, _, body) = w.post(Some(&token), list.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("permission to use"),
+        "{body}"
+    );
+    let mut usage = portcullis_registry::Relation::new(
+        "acme",
+        portcullis_registry::RelationKind::User,
+        &w.reader,
+        "alice@example.com",
+    );
+    usage.level = Some(portcullis_registry::PermissionLevel::Use);
+    w.store.put_relation(usage).await.unwrap();
+    w.reinstall().await;
     let (status, body) = w.rpc(&token, "tools/list", json!({})).await;
     assert_eq!(status, 200, "{body}");
 
