@@ -91,6 +91,11 @@ pub(crate) struct NhiPatch {
     pub a2a_upstream: Option<String>,
     // service accounts
     pub purpose: Option<String>,
+    /// This NHI's own rate limit (`{"requests": 10, "per_secs": 1, "burst": 20}`), or `null`
+    /// to fall back to the configured one.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub rate_limit: Option<Option<portcullis_registry::RateLimit>>,
     // tools
     pub category: Option<String>,
     pub requires_approval: Option<bool>,
@@ -153,4 +158,13 @@ pub(crate) struct ListQuery {
     /// `GET /nhi` only: `service_account`, `agent` or `tool`.
     #[param(value_type = Option<String>)]
     pub kind: Option<portcullis_registry::NhiKind>,
+}
+
+/// A member that may be present as `null`: `Some(None)` then, `None` when absent.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }

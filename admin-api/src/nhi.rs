@@ -318,6 +318,12 @@ pub(crate) fn apply_patch(nhi: &mut Nhi, p: &NhiPatch) -> ApiResult<()> {
     if let Some(r) = p.risk_level {
         c.risk_level = r;
     }
+    if let Some(limit) = p.rate_limit {
+        if let Some(l) = &limit {
+            l.check().map_err(ApiError::BadRequest)?;
+        }
+        c.rate_limit = limit;
+    }
     if let Some(state) = p.lifecycle_state {
         transition(nhi, state, None)?;
     }

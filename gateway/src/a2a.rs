@@ -206,6 +206,7 @@ pub(crate) async fn post(
     };
     match kind {
         Kind::Send { .. } => {
+            crate::ratelimit::take(state, &principal, None).await?;
             call.check_message(log, &mut params).await?;
             let mut request = decide::task_request(&principal, &agent.id);
             if verdict == Verdict::NeedsApproval {

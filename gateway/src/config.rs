@@ -30,6 +30,8 @@ pub struct GatewayConfig {
     pub upstreams: Vec<UpstreamConfig>,
     /// The A2A agents behind the gateway; a registered agent names one as its `a2a_upstream`.
     pub a2a_upstreams: Vec<A2aUpstreamConfig>,
+    /// Rate limits per tenant, agent and tool (`[gateway.rate_limits]`).
+    pub rate_limits: crate::ratelimit::RateLimits,
     /// How often the upstreams' tool definitions are read for pinned tools, in milliseconds.
     pub tool_refresh_ms: u64,
     /// How A2A traffic is handled (`[gateway.a2a]`).
@@ -55,6 +57,7 @@ impl Default for GatewayConfig {
             a2a_upstreams: Vec::new(),
             a2a: A2aConfig::default(),
             tool_refresh_ms: 15_000,
+            rate_limits: crate::ratelimit::RateLimits::default(),
             issuers: Vec::new(),
             approvals: portcullis_registry::approval::ApprovalConfig::default(),
         }
@@ -272,6 +275,7 @@ impl GatewayConfig {
     }
 
     fn problems(&self) -> Result<(), String> {
+        self.rate_limits.check()?;
         let mut names = HashSet::new();
         let a2a: Vec<UpstreamConfig> = self
             .a2a_upstreams

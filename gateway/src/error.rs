@@ -99,6 +99,13 @@ pub enum Error {
         /// The approval this call waits for (none when there is nowhere to keep one).
         ticket: Option<Box<ApprovalTicket>>,
     },
+    /// A rate limit is exhausted (429 with `Retry-After`; -32014 on MCP).
+    #[error("rate limit exceeded: the {limit} limit; retry in {} ms", .retry_after.as_millis())]
+    RateLimited {
+        /// `tenant`, `agent` or `tool`.
+        limit: &'static str,
+        retry_after: std::time::Duration,
+    },
     /// A pinned tool whose upstream definition no longer matches what was approved (-32013
     /// on MCP, 403 on REST).
     #[error("tool `{tool}` is blocked: {why}; an admin must approve it again")]

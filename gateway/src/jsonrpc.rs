@@ -31,6 +31,8 @@ pub(crate) const UPSTREAM_ERROR: i64 = -32011;
 pub(crate) const CREDENTIAL_UNAVAILABLE: i64 = -32012;
 /// A pinned tool whose upstream definition changed since it was approved.
 pub(crate) const TOOL_CHANGED: i64 = -32013;
+/// A rate limit is exhausted.
+pub(crate) const RATE_LIMITED: i64 = -32014;
 
 /// Longest method name accepted, in bytes.
 pub(crate) const MAX_METHOD: usize = 128;

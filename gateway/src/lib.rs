@@ -35,6 +35,7 @@ mod oauth;
 mod pinning;
 mod prompts;
 mod proxy;
+mod ratelimit;
 mod relay;
 mod resources;
 mod respond;
@@ -65,6 +66,7 @@ pub use config::{
     A2aConfig, A2aUpstreamConfig, CredentialConfig, GatewayConfig, IssuerConfig, UpstreamConfig,
 };
 pub use error::Error;
+pub use ratelimit::RateLimits;
 pub use sample::{sample_tools, serve_sample, serve_sample_requiring};
 pub use sample_a2a::serve_sample_agent;
 pub use upstream::UpstreamError;
@@ -208,6 +210,7 @@ impl Gateway {
                 }),
                 metrics,
                 definitions: pinning::Definitions::default(),
+                buckets: ratelimit::Buckets::default(),
                 offered: moka::sync::Cache::builder()
                     .time_to_live(discovery::KEEP)
                     .build(),

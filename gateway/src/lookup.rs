@@ -27,6 +27,8 @@ pub(crate) struct ToolEntry {
     pub(crate) description: String,
     /// The hash of the upstream definition it was imported with (`pinning`).
     pub(crate) pinned: Option<String>,
+    /// Its own rate limit, instead of the configured one.
+    pub(crate) rate_limit: Option<portcullis_registry::RateLimit>,
 }
 
 /// An agent or service account, as authentication checks it.
@@ -34,6 +36,8 @@ pub(crate) struct ToolEntry {
 pub(crate) struct PrincipalEntry {
     pub(crate) kind: NhiKind,
     pub(crate) lifecycle: Lifecycle,
+    /// Its own rate limit, instead of the configured one.
+    pub(crate) rate_limit: Option<portcullis_registry::RateLimit>,
 }
 
 /// An agent others may send tasks to through the gateway.
@@ -101,6 +105,7 @@ impl Catalog {
                         input_schema: t.fields.input_schema.clone(),
                         description: c.description.clone(),
                         pinned: t.fields.definition_sha256.clone(),
+                        rate_limit: c.rate_limit,
                     };
                     catalog
                         .tools
@@ -118,6 +123,7 @@ impl Catalog {
                             PrincipalEntry {
                                 kind: nhi.kind(),
                                 lifecycle: c.lifecycle_state,
+                                rate_limit: c.rate_limit,
                             },
                         );
                     let entry = AgentEntry {
@@ -149,6 +155,7 @@ impl Catalog {
                             PrincipalEntry {
                                 kind: nhi.kind(),
                                 lifecycle: c.lifecycle_state,
+                                rate_limit: c.rate_limit,
                             },
                         );
                 }

@@ -22,6 +22,8 @@ pub(crate) struct Metrics {
     pub(crate) last_use_dropped: IntCounter,
     /// Approvals requested and consumed by this instance.
     pub(crate) approvals: IntCounterVec,
+    /// Calls refused by a rate limit, by limit (`tenant`, `agent`, `tool`).
+    pub(crate) rate_limited: IntCounterVec,
 }
 
 /// The methods that get their own label value; every other method is counted as `unknown`,
@@ -151,8 +153,16 @@ impl Metrics {
                 ),
                 &["event"],
             )?,
+            rate_limited: IntCounterVec::new(
+                Opts::new(
+                    "portcullis_gateway_rate_limited_total",
+                    "Calls refused by a rate limit, by limit (tenant, agent, tool)",
+                ),
+                &["limit"],
+            )?,
         };
         registry.register(Box::new(m.approvals.clone()))?;
+        registry.register(Box::new(m.rate_limited.clone()))?;
         registry.register(Box::new(m.audit_dropped.clone()))?;
         registry.register(Box::new(m.last_use_dropped.clone()))?;
         registry.register(Box::new(m.requests.clone()))?;

@@ -144,6 +144,17 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
             rpc(200, jsonrpc::RESOURCE_NOT_FOUND),
         ),
         Error::UnknownAgent(_) => (404, "not_found", OnMcp::Http),
+        Error::RateLimited { limit, retry_after } => (
+            429,
+            "rate_limited",
+            OnMcp::Rpc {
+                status: 429,
+                code: jsonrpc::RATE_LIMITED,
+                data: Some(
+                    json!({"limit": limit, "retry_after_secs": retry_after.as_secs_f64().ceil()}),
+                ),
+            },
+        ),
         Error::ToolChanged { .. } => (403, "tool_changed", rpc(200, jsonrpc::TOOL_CHANGED)),
         Error::A2aVersion(_) => (
             400,
@@ -241,6 +252,10 @@ pub(crate) fn error(error: Error, face: Face, id: &Value, host: &str) -> Reply {
             reply = reply.with_header("www-authenticate", value);
         }
         Error::NotAllowed { allow, .. } => reply = reply.with_header("allow", (*allow).into()),
+        Error::RateLimited { retry_after, .. } => {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0);
+            reply = reply.with_header("retry-after", format!("{secs:.0}"));
+        }
         _ => {}
     }
     reply

@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub(crate) store: Option<portcullis_registry::DynStore>,
     /// Calls that may be held open for an approver at once.
     pub(crate) holds: tokio::sync::Semaphore,
+    /// The process's own rate-limit buckets.
+    pub(crate) buckets: crate::ratelimit::Buckets,
     /// The hash of each upstream tool's current definition (`pinning`).
     pub(crate) definitions: crate::pinning::Definitions,
     /// (upstream, family) → its list as the gateway's own session sees it (`discovery`, 30 s).

@@ -116,6 +116,7 @@ pub(crate) async fn plan(
     };
     drop(catalog);
     log.tool_registered = true;
+    crate::ratelimit::take(state, principal, Some(&tool)).await?;
     let arguments = Value::Object(call.arguments);
     log.arguments_sha256 = Some(crate::audit::canonical_sha256(&arguments));
     let invalid = state.validators.check(&tool, &arguments).err();

@@ -87,6 +87,7 @@ mod tests {
             input_schema: schema,
             description: String::new(),
             pinned: None,
+            rate_limit: None,
         }
     }
 

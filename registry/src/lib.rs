@@ -29,7 +29,7 @@ pub use follow::{RegistryView, ViewStatus, follow};
 pub use lifecycle::check_transition;
 pub use model::{
     Agent, AgentFields, AuditRecord, Common, LastUse, Nhi, NhiKind, PermissionLevel,
-    PermissionType, Relation, RelationKind, ServiceAccount, Tool, ToolFields,
+    PermissionType, RateLimit, Relation, RelationKind, ServiceAccount, Tool, ToolFields,
     validate_input_schema,
 };
 

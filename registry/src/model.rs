@@ -72,6 +72,48 @@ pub struct Common {
     /// clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<crate::risk::Assessment>,
+    /// This NHI's own rate limit, instead of the configured one for its kind (an agent or
+    /// service account as a caller, a tool as called).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `requests` per `per_secs` seconds on average, bursts of up to `burst`
+/// (default: `requests`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub requests: u32,
+    #[serde(default = "one")]
+    pub per_secs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl RateLimit {
+    /// Checks the numbers: each at least 1, at most a million.
+    pub fn check(&self) -> Result<(), String> {
+        let ok = |n: u32| (1..=1_000_000).contains(&n);
+        if !ok(self.requests) || !ok(self.per_secs) || self.burst.is_some_and(|b| !ok(b)) {
+            return Err(
+                "a rate limit's `requests`, `per_secs` and `burst` must be 1 to 1000000".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The time one request's token takes to come back.
+    pub fn interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.per_secs)) / self.requests.max(1)
+    }
+
+    pub fn burst(&self) -> u32 {
+        self.burst.unwrap_or(self.requests).max(1)
+    }
 }
 
 impl Common {
@@ -93,6 +135,7 @@ impl Common {
             last_used_at: None,
             version: 0,
             risk: None,
+            rate_limit: None,
         }
     }
 }

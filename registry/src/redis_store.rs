@@ -341,6 +341,23 @@ static PURGE_APPROVALS: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// GCRA on the server's clock. KEYS: the bucket. ARGV: interval (µs), burst. Returns 0 when a
+/// token was taken, else how many µs until one is.
+static RATE_TAKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local t = redis.call('TIME')\n",
+        "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n",
+        "local interval = tonumber(ARGV[1])\n",
+        "local tolerance = interval * (tonumber(ARGV[2]) - 1)\n",
+        "local tat = tonumber(redis.call('GET', KEYS[1]) or now)\n",
+        "if tat < now then tat = now end\n",
+        "if now < tat - tolerance then return tat - tolerance - now end\n",
+        "local next = tat + interval\n",
+        "redis.call('SET', KEYS[1], string.format('%d', next), 'PX', math.ceil((next - now) / 1000) + 1000)\n",
+        "return 0\n"
+    ))
+});
+
 /// KEYS: doc, rev. ARGV: the doc as read, the doc to write, channel. Returns 0 when the doc
 /// changed since it was read (or is gone), else the new revision.
 static SET_DOC_IF: LazyLock<Script> = LazyLock::new(|| {
@@ -1314,6 +1331,25 @@ impl Store for RedisStore {
             .into_iter()
             .map(|(_, fields)| to_audit(tenant, fields))
             .collect()
+    }
+
+    async fn rate_take(
+        &self,
+        key: &str,
+        interval: std::time::Duration,
+        burst: u32,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        let wait: u64 = RATE_TAKE
+            .key(format!("{}:rl:{key}", self.keys.p))
+            .arg(
+                u64::try_from(interval.as_micros())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            )
+            .arg(burst.max(1))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok((wait > 0).then(|| std::time::Duration::from_micros(wait)))
     }
 
     async fn set_risk(

@@ -915,6 +915,17 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn rate_take(
+        &self,
+        _key: &str,
+        _interval: std::time::Duration,
+        _burst: u32,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        Err(StoreError::Invalid(
+            "shared rate limits need the Redis store".into(),
+        ))
+    }
+
     async fn set_risk(
         &self,
         tenant: &str,

@@ -121,6 +121,17 @@ pub trait Store: Send + Sync + 'static {
         now: time::OffsetDateTime,
     ) -> Result<usize, StoreError>;
 
+    /// Takes one token from the shared bucket `key` (GCRA: one token per `interval`, bursts of
+    /// `burst`), on the store's clock. `Ok(None)` when taken; `Ok(Some(wait))` when the
+    /// bucket is empty for `wait`. Only a shared store has shared buckets: others answer
+    /// [`StoreError::Invalid`].
+    async fn rate_take(
+        &self,
+        key: &str,
+        interval: std::time::Duration,
+        burst: u32,
+    ) -> Result<Option<std::time::Duration>, StoreError>;
+
     /// Stores an NHI's computed risk without changing its version — it is derived data, not
     /// an edit, and must not turn an admin's next `If-Match` into a conflict — and moves the
     /// revision, so the policy view gets the new score. `Ok(false)` when it was the same or

@@ -193,6 +193,10 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
 }
 
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+    anyhow::ensure!(
+        !config.gateway.rate_limits.shared || matches!(config.store.backend, Backend::Redis),
+        "gateway.rate_limits.shared needs store.backend = \"redis\" (the buckets live there)"
+    );
     Ok(match config.store.backend {
         Backend::Sqlite => {
             let path = config.sqlite_path();

@@ -295,3 +295,28 @@ fn registry_import_and_export_round_trip() {
         .expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4);
 }
+
+#[test]
+fn shared_rate_limits_without_redis_refuse_to_start() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[gateway.rate_limits]\nshared = true\nagent = {{ requests = 5 }}\n",
+            tmp.path().join("data")
+        ),
+    )
+    .expect("config");
+    let out = bin()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rate_limits.shared needs store.backend"),
+        "{stderr}"
+    );
+}

@@ -42,6 +42,41 @@ async fn records_carry_their_type_and_service_accounts_their_purpose() {
         )
         .await;
     assert_eq!(agent["nhi_type"], "ai_agent");
+    // Its own rate limit, then back to the configured one; nonsense is refused.
+    let path = format!("/nhi/agents/{}", agent["id"].as_str().unwrap());
+    let (st, limited) = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&root),
+            Some(json!({"rate_limit": {"requests": 5, "per_secs": 1, "burst": 10}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{limited}");
+    assert_eq!(
+        limited["rate_limit"],
+        json!({"requests": 5, "per_secs": 1, "burst": 10})
+    );
+    for bad in [json!({"requests": 0}), json!({"requests": 5, "every": 2})] {
+        let (st, _) = api
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&root),
+                Some(json!({"rate_limit": bad})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (_, cleared) = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&root),
+            Some(json!({"rate_limit": null})),
+        )
+        .await;
+    assert!(cleared.get("rate_limit").is_none(), "{cleared}");
     let (st, _) = api
         .call(
             Method::PATCH,

@@ -137,6 +137,8 @@ pub(crate) struct Setup {
     pub(crate) approval_hold_ms: u64,
     /// The registry on a private Redis server instead of SQLite.
     pub(crate) redis: bool,
+    /// Rate limits of both replicas.
+    pub(crate) rate_limits: portcullis_gateway::RateLimits,
 }
 
 /// The public URL of worlds that issue agent tokens.
@@ -176,6 +178,7 @@ impl World {
             tokens,
             approval_hold_ms,
             redis,
+            rate_limits,
         } = setup;
         let (addr, seen) = upstream::start("files").await;
         let (crm_addr, crm) = upstream::start("crm").await;
@@ -276,6 +279,7 @@ impl World {
             allowed_origins: Vec::new(),
             a2a_upstreams: Vec::new(),
             tool_refresh_ms: 100,
+            rate_limits,
             a2a: portcullis_gateway::A2aConfig::default(),
             audit_log: portcullis_gateway::AuditSink::File(dir.path().join("audit.jsonl")),
             upstreams: vec![

@@ -16,6 +16,7 @@ mod harness;
 mod issuers;
 mod oauth;
 mod pinning;
+mod ratelimits;
 mod sessions;
 mod trust;
 mod upstream;

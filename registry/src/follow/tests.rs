@@ -114,6 +114,14 @@ impl Store for Flaky {
     ) -> Result<usize, StoreError> {
         self.inner.purge_approvals(before, now).await
     }
+    async fn rate_take(
+        &self,
+        key: &str,
+        interval: std::time::Duration,
+        burst: u32,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        self.inner.rate_take(key, interval, burst).await
+    }
     async fn set_risk(
         &self,
         tenant: &str,

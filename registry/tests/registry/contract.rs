@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use portcullis_registry::Store as _;
 use portcullis_registry::{
     Agent, AgentFields, Common, DynStore, Nhi, NhiKind, PermissionLevel, Relation, RelationKind,
     StoreError, Tool, ToolFields,
@@ -1071,6 +1072,11 @@ async fn concurrent_updates_never_lose_one(store: &DynStore) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_passes_the_contract() {
     let (store, _dir) = common::sqlite();
+    // One process, no shared buckets: a shared rate limit needs Redis.
+    assert!(matches!(
+        store.rate_take("t:a", Duration::from_secs(1), 2).await,
+        Err(StoreError::Invalid(_))
+    ));
     contract(store).await;
 }
 
@@ -1080,6 +1086,26 @@ async fn redis_passes_the_contract() {
     let store = portcullis_registry::RedisStore::connect(&server.url, "contract")
         .await
         .expect("connect");
+    // A shared bucket: a burst of 2, then one token a second; other keys are other buckets.
+    let second = Duration::from_secs(1);
+    assert_eq!(store.rate_take("t:a", second, 2).await.unwrap(), None);
+    assert_eq!(store.rate_take("t:a", second, 2).await.unwrap(), None);
+    let wait = store
+        .rate_take("t:a", second, 2)
+        .await
+        .unwrap()
+        .expect("empty");
+    assert!(wait > Duration::ZERO && wait <= second, "{wait:?}");
+    assert_eq!(store.rate_take("t:b", second, 2).await.unwrap(), None);
+    let fast = Duration::from_millis(20);
+    assert_eq!(store.rate_take("t:c", fast, 1).await.unwrap(), None);
+    assert!(store.rate_take("t:c", fast, 1).await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(
+        store.rate_take("t:c", fast, 1).await.unwrap(),
+        None,
+        "refilled"
+    );
     contract(std::sync::Arc::new(store)).await;
 }
 
