@@ -114,13 +114,23 @@ impl Drops {
 pub(crate) struct Auditor {
     tx: Option<mpsc::Sender<AuditEvent>>,
     dropped: Drops,
+    /// Events queued, and events written (shutdown waits for them to meet).
+    queued: Arc<std::sync::atomic::AtomicU64>,
+    written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Auditor {
     /// Starts the writer task for `sink` on the current runtime.
     pub(crate) fn start(sink: &AuditSink, dropped: Drops) -> Result<Self, Error> {
         let mut out: Box<dyn Write + Send> = match sink {
-            AuditSink::Off => return Ok(Self { tx: None, dropped }),
+            AuditSink::Off => {
+                return Ok(Self {
+                    tx: None,
+                    dropped,
+                    queued: Arc::default(),
+                    written: Arc::default(),
+                });
+            }
             AuditSink::Stdout => Box::new(std::io::stdout()),
             AuditSink::File(path) => Box::new(
                 std::fs::OpenOptions::new()
@@ -133,6 +143,8 @@ impl Auditor {
             ),
         };
         let (tx, mut rx) = mpsc::channel::<AuditEvent>(65_536);
+        let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = written.clone();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
@@ -151,12 +163,15 @@ impl Auditor {
                     if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
                         tracing::error!("cannot write the audit log: {e}");
                     }
+                    counted.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Release);
                 }
             })
             .map_err(|e| Error::Config(format!("cannot start the audit writer: {e}")))?;
         Ok(Self {
             tx: Some(tx),
             dropped,
+            queued: Arc::default(),
+            written,
         })
     }
 
@@ -164,6 +179,21 @@ impl Auditor {
         let Some(tx) = &self.tx else { return };
         if tx.try_send(event).is_err() {
             self.dropped.dropped();
+        } else {
+            self.queued
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    /// Waits (until `deadline`) for every queued event to be written.
+    pub(crate) async fn drain(&self, deadline: tokio::time::Instant) {
+        let queued = self.queued.load(std::sync::atomic::Ordering::Acquire);
+        while self.written.load(std::sync::atomic::Ordering::Acquire) < queued {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("shutting down with audit lines still unwritten");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
@@ -204,6 +234,9 @@ mod tests {
 pub(crate) struct StoreSink {
     store: DynStore,
     tx: mpsc::Sender<AuditRecord>,
+    /// Records queued, and records stored (shutdown waits for them to meet).
+    queued: Arc<std::sync::atomic::AtomicU64>,
+    stored: Arc<std::sync::atomic::AtomicU64>,
     uses: Arc<Mutex<HashMap<(String, Uuid), i64>>>,
     dropped: Drops,
     uses_dropped: Drops,
@@ -234,9 +267,13 @@ impl StoreSink {
     /// Starts the writers on the current tokio runtime.
     pub(crate) fn spawn(store: DynStore, dropped: Drops, uses_dropped: Drops) -> Self {
         let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        let stored = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = stored.clone();
         let sink = Self {
             store: store.clone(),
             tx,
+            queued: Arc::default(),
+            stored,
             uses: Arc::default(),
             dropped,
             uses_dropped,
@@ -261,6 +298,7 @@ impl StoreSink {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
+                counted.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Release);
             }
         });
         let flusher = sink.clone();
@@ -277,6 +315,23 @@ impl StoreSink {
     pub(crate) fn record(&self, record: AuditRecord) {
         if self.tx.try_send(record).is_err() {
             self.dropped.dropped();
+        } else {
+            self.queued
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    /// Writes pending last-use times and waits (until `deadline`) for every queued audit
+    /// record to be stored.
+    pub(crate) async fn drain(&self, deadline: tokio::time::Instant) {
+        self.flush().await;
+        let queued = self.queued.load(std::sync::atomic::Ordering::Acquire);
+        while self.stored.load(std::sync::atomic::Ordering::Acquire) < queued {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("shutting down with audit records still unstored");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

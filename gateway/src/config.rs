@@ -30,6 +30,9 @@ pub struct GatewayConfig {
     pub upstreams: Vec<UpstreamConfig>,
     /// The A2A agents behind the gateway; a registered agent names one as its `a2a_upstream`.
     pub a2a_upstreams: Vec<A2aUpstreamConfig>,
+    /// On shutdown, how long requests being handled may take to finish (and queued audit
+    /// records to be written), in milliseconds.
+    pub drain_ms: u64,
     /// Rate limits per tenant, agent and tool (`[gateway.rate_limits]`).
     pub rate_limits: crate::ratelimit::RateLimits,
     /// How often the upstreams' tool definitions are read for pinned tools, in milliseconds.
@@ -57,6 +60,7 @@ impl Default for GatewayConfig {
             a2a_upstreams: Vec::new(),
             a2a: A2aConfig::default(),
             tool_refresh_ms: 15_000,
+            drain_ms: 10_000,
             rate_limits: crate::ratelimit::RateLimits::default(),
             issuers: Vec::new(),
             approvals: portcullis_registry::approval::ApprovalConfig::default(),

@@ -101,13 +101,31 @@ impl std::fmt::Debug for GatewayHandle {
 }
 
 impl GatewayHandle {
-    /// Stops accepting connections and waits for the service to wind down.
+    /// Stops accepting connections, lets the requests being handled finish and writes the
+    /// audit records they queued — each within `gateway.drain_ms` — then returns.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
-        if let Some(sink) = &self.state.store_sink {
-            sink.flush().await;
+        let deadline = tokio::time::Instant::now()
+            + std::time::Duration::from_millis(self.state.config.drain_ms);
+        let in_flight = || {
+            self.state
+                .requests_in_flight
+                .load(std::sync::atomic::Ordering::Acquire)
+        };
+        while in_flight() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+        if in_flight() > 0 {
+            tracing::warn!(
+                requests = in_flight(),
+                "shutting down with requests still running"
+            );
+        }
+        if let Some(sink) = &self.state.store_sink {
+            sink.drain(deadline).await;
+        }
+        self.state.audit.drain(deadline).await;
     }
 }
 
@@ -211,6 +229,7 @@ impl Gateway {
                 metrics,
                 definitions: pinning::Definitions::default(),
                 buckets: ratelimit::Buckets::default(),
+                requests_in_flight: Arc::default(),
                 offered: moka::sync::Cache::builder()
                     .time_to_live(discovery::KEEP)
                     .build(),

@@ -29,6 +29,17 @@ pub(crate) struct McpProxy {
 pub(crate) struct Ctx {
     started: Instant,
     log: CallLog,
+    _flight: Flight,
+}
+
+/// Counts a request while it is handled (shutdown waits for the count to reach zero).
+#[derive(Debug)]
+struct Flight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 #[async_trait]
@@ -36,9 +47,12 @@ impl ProxyHttp for McpProxy {
     type CTX = Ctx;
 
     fn new_ctx(&self) -> Ctx {
+        let requests = self.state.requests_in_flight.clone();
+        requests.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ctx {
             started: Instant::now(),
             log: CallLog::default(),
+            _flight: Flight(requests),
         }
     }
 

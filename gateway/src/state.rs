@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub(crate) store: Option<portcullis_registry::DynStore>,
     /// Calls that may be held open for an approver at once.
     pub(crate) holds: tokio::sync::Semaphore,
+    /// Requests being handled now.
+    pub(crate) requests_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// The process's own rate-limit buckets.
     pub(crate) buckets: crate::ratelimit::Buckets,
     /// The hash of each upstream tool's current definition (`pinning`).

@@ -91,6 +91,15 @@ impl Proc {
         self.child.try_wait().expect("try_wait")
     }
 
+    /// Sends SIGTERM (a polite stop).
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+    }
+
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

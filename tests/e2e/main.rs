@@ -16,5 +16,6 @@ mod durability;
 mod features;
 mod governance;
 mod interop;
+mod shutdown;
 mod tenants;
 mod vault;

@@ -279,6 +279,7 @@ impl World {
             allowed_origins: Vec::new(),
             a2a_upstreams: Vec::new(),
             tool_refresh_ms: 100,
+            drain_ms: 2000,
             rate_limits,
             a2a: portcullis_gateway::A2aConfig::default(),
             audit_log: portcullis_gateway::AuditSink::File(dir.path().join("audit.jsonl")),
