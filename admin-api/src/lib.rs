@@ -119,5 +119,15 @@ async fn ready(State(s): State<AppState>) -> axum::response::Response {
         tracing::warn!("not ready: {reason}");
         return not_ready(reason);
     }
-    axum::Json(serde_json::json!({"ready": true})).into_response()
+    let mut body = serde_json::json!({"ready": true});
+    if let Some(engine) = s.readiness.as_ref().and_then(|r| r.policy.as_ref()) {
+        let status = engine.reload_status();
+        body["policy"] = serde_json::json!({
+            "epoch": status.epoch,
+            "reloads": status.reloads,
+            "failures": status.failures,
+            "last_error": status.last_error.map(|e| e.to_string()),
+        });
+    }
+    axum::Json(body).into_response()
 }

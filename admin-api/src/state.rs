@@ -34,6 +34,9 @@ pub struct Readiness {
     pub view: Arc<RegistryView>,
     /// Not ready once the view has been behind the store for longer than this.
     pub max_staleness: Duration,
+    /// The policy engine, whose reload status `/readyz` reports (a failed reload leaves the
+    /// previous set serving: still ready, with the error in the details).
+    pub policy: Option<Arc<portcullis_policy::Engine>>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -176,11 +176,14 @@ impl Metrics {
     }
 }
 
-/// The decision cache's counters, read from the engine at scrape time.
+/// The decision cache's counters and the policy reloads, read from the engine at scrape time.
 struct CacheCollector {
     engine: Arc<Engine>,
     hits: IntCounter,
     misses: IntCounter,
+    reload_failures: IntCounter,
+    /// 1 while the latest reload failed (the previous set is serving).
+    reload_failing: prometheus::IntGauge,
 }
 
 impl CacheCollector {
@@ -195,6 +198,14 @@ impl CacheCollector {
                 "portcullis_decision_cache_misses_total",
                 "Decisions evaluated by Cedar",
             )?,
+            reload_failures: IntCounter::new(
+                "portcullis_policy_reload_failures_total",
+                "Policy reloads refused (the previous set kept serving)",
+            )?,
+            reload_failing: prometheus::IntGauge::new(
+                "portcullis_policy_reload_failing",
+                "1 while the latest policy reload failed and the previous set is serving",
+            )?,
         })
     }
 }
@@ -205,6 +216,8 @@ impl Collector for CacheCollector {
             .desc()
             .into_iter()
             .chain(self.misses.desc())
+            .chain(self.reload_failures.desc())
+            .chain(self.reload_failing.desc())
             .collect()
     }
 
@@ -214,10 +227,17 @@ impl Collector for CacheCollector {
         self.hits.inc_by(stats.hits.saturating_sub(self.hits.get()));
         self.misses
             .inc_by(stats.misses.saturating_sub(self.misses.get()));
+        let reloads = self.engine.reload_status();
+        self.reload_failures
+            .inc_by(reloads.failures.saturating_sub(self.reload_failures.get()));
+        self.reload_failing
+            .set(i64::from(reloads.last_error.is_some()));
         self.hits
             .collect()
             .into_iter()
             .chain(self.misses.collect())
+            .chain(self.reload_failures.collect())
+            .chain(self.reload_failing.collect())
             .collect()
     }
 }

@@ -166,6 +166,7 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
             readiness: Some(Readiness {
                 view,
                 max_staleness,
+                policy: Some(engine.clone()),
             }),
             vault: Vault::new(keys, config.vault.clone()),
             approvals: config.approvals.clone(),

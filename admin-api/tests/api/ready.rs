@@ -35,6 +35,7 @@ async fn readiness_follows_the_registry_view() {
         Some(Readiness {
             view: view.clone(),
             max_staleness: Duration::from_millis(300),
+            policy: None,
         }),
     )
     .await;
@@ -106,4 +107,58 @@ async fn readiness_follows_the_registry_view() {
         metric(&api, "portcullis_registry_staleness_seconds").await,
         0.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_policy_reload_is_in_the_readiness_details() {
+    // A copy of the shipped policies the test can break.
+    let policies = tempfile::tempdir().unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+    copy_dir(&shipped, policies.path());
+    let engine =
+        Arc::new(portcullis_policy::Engine::from_dir(policies.path(), Default::default()).unwrap());
+    let view = Arc::new(RegistryView::new());
+    view.record_revision(1);
+    view.record_installed(1, 0);
+    let (store, _dir) = sqlite();
+    let api = Api::start_with(
+        store,
+        Some(Readiness {
+            view,
+            max_staleness: Duration::from_secs(5),
+            policy: Some(engine.clone()),
+        }),
+    )
+    .await;
+    let (_, body) = api.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        body["policy"]["last_error"],
+        serde_json::Value::Null,
+        "{body}"
+    );
+    std::fs::write(policies.path().join("broken.cedar"), "permit (principal,").unwrap();
+    assert!(engine.reload(policies.path()).is_err());
+    // Still ready (the previous set serves), and the error is there to read.
+    let (st, body) = api.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["policy"]["failures"], 1);
+    assert!(
+        body["policy"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("broken.cedar")),
+        "{body}"
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

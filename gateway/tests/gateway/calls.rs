@@ -598,3 +598,32 @@ async fn calls_reach_the_store_audit_log_and_last_used() {
             < 60
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_policy_reload_shows_in_the_metrics_and_the_old_set_serves() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    let broken = tempfile::tempdir().unwrap();
+    std::fs::write(broken.path().join("p.cedar"), "permit (principal,").unwrap();
+    assert!(w.engine().reload(broken.path()).is_err());
+    let metrics = w.metrics();
+    assert!(
+        metrics.contains("portcullis_policy_reload_failures_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("portcullis_policy_reload_failing 1"),
+        "{metrics}"
+    );
+    let (_, body) = w
+        .rpc(
+            &token,
+            "tools/call",
+            json!({"name": "files_echo", "arguments": {"text": "still"}}),
+        )
+        .await;
+    assert!(
+        body.get("result").is_some(),
+        "the previous set still decides: {body}"
+    );
+}

@@ -485,6 +485,11 @@ impl World {
 
 impl World {
     /// Takes a new registry snapshot into the engine and both replicas (a follower would).
+    /// The policy engine both replicas decide with.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     pub(crate) async fn reinstall(&self) {
         let snapshot = self.store.snapshot().await.expect("snapshot");
         self.engine
