@@ -120,14 +120,19 @@ async fn ready(State(s): State<AppState>) -> axum::response::Response {
         return not_ready(reason);
     }
     let mut body = serde_json::json!({"ready": true});
-    if let Some(engine) = s.readiness.as_ref().and_then(|r| r.policy.as_ref()) {
+    if let Some(engine) = s.readiness.as_ref().and_then(|r| r.policy.as_ref())
+        && let Some(obj) = body.as_object_mut()
+    {
         let status = engine.reload_status();
-        body["policy"] = serde_json::json!({
-            "epoch": status.epoch,
-            "reloads": status.reloads,
-            "failures": status.failures,
-            "last_error": status.last_error.map(|e| e.to_string()),
-        });
+        obj.insert(
+            "policy".into(),
+            serde_json::json!({
+                "epoch": status.epoch,
+                "reloads": status.reloads,
+                "failures": status.failures,
+                "last_error": status.last_error.map(|e| e.to_string()),
+            }),
+        );
     }
     axum::Json(body).into_response()
 }

@@ -326,7 +326,23 @@ async fn stream_answer(
     }
     let mut events = crate::sse::decode(ex.into_stream());
     let mut answered = false;
-    while let Some(event) = events.next().await {
+    // The whole answer must arrive within the upstream's request timeout: a stream that keeps
+    // sending events but never the response is cut off.
+    let budget = state
+        .upstreams
+        .get(call.upstream)
+        .map_or(std::time::Duration::from_secs(30), |u| u.request_timeout);
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut timed_out = false;
+    loop {
+        let event = tokio::select! {
+            event = events.next() => event,
+            () = tokio::time::sleep_until(deadline) => {
+                timed_out = true;
+                None
+            }
+        };
+        let Some(event) = event else { break };
         let event = match event {
             Ok(event) => event,
             Err(e) => {
@@ -365,13 +381,15 @@ async fn stream_answer(
         }
     }
     if !answered {
+        let why = if timed_out {
+            "did not answer in time (its event stream went on without a response)"
+        } else {
+            "the event stream ended without a response"
+        };
         let failed = jsonrpc::error_body(
             call.client_id,
             jsonrpc::UPSTREAM_ERROR,
-            &format!(
-                "upstream `{}`: the event stream ended without a response",
-                call.upstream
-            ),
+            &format!("upstream `{}`: {why}", call.upstream),
             None,
         );
         let _ = session

@@ -485,20 +485,34 @@ impl Exchange {
         while let Ok(Some(_)) = self.chunk().await {}
     }
 
-    /// The whole body, at most [`MAX_ANSWER`] bytes; the connection goes back to the pool.
+    /// The whole body, at most [`MAX_ANSWER`] bytes, within the upstream's request timeout
+    /// (a body that keeps coming is cut off); the connection goes back to the pool.
     pub(crate) async fn read_all(
         mut self,
         connector: &Connector,
     ) -> Result<Vec<u8>, UpstreamError> {
+        let budget = self
+            .peer
+            .options
+            .read_timeout
+            .unwrap_or(Duration::from_secs(30));
         let mut raw = Vec::new();
-        while let Some(chunk) = self.chunk().await? {
-            if raw.len() + chunk.len() > MAX_ANSWER {
-                self.http.shutdown().await;
-                return Err(UpstreamError::Protocol(format!(
-                    "the answer is larger than {MAX_ANSWER} bytes"
-                )));
+        let read = tokio::time::timeout(budget, async {
+            while let Some(chunk) = self.chunk().await? {
+                if raw.len() + chunk.len() > MAX_ANSWER {
+                    return Err(UpstreamError::Protocol(format!(
+                        "the answer is larger than {MAX_ANSWER} bytes"
+                    )));
+                }
+                raw.extend_from_slice(&chunk);
             }
-            raw.extend_from_slice(&chunk);
+            Ok(())
+        })
+        .await
+        .unwrap_or(Err(UpstreamError::Timeout));
+        if let Err(e) = read {
+            self.http.shutdown().await;
+            return Err(e);
         }
         self.release(connector).await;
         Ok(raw)

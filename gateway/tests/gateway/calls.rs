@@ -627,3 +627,79 @@ async fn a_refused_policy_reload_shows_in_the_metrics_and_the_old_set_serves() {
         "the previous set still decides: {body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_garbage_resets_and_endless_streams_are_errors_in_time() {
+    let w = World::start().await;
+    let token = w.token(&w.reader, "acme");
+    // The REST face reads the whole answer; MCP relays a stream event by event. The request
+    // timeout is 1.5 s: every fault is answered within it (and a margin), and never re-sent.
+    for (fault, status, expect) in [
+        ("garbage", 502, "answered badly"),
+        ("reset", 502, "upstream `files`"),
+        ("endless", 504, "in time"),
+    ] {
+        let before = w.seen.calls("slow");
+        let start = Instant::now();
+        let resp = w
+            .http
+            .post(format!("{}/tools/files_slow/call", w.url))
+            .bearer_auth(&token)
+            .timeout(Duration::from_secs(10))
+            .json(&json!({"fault": fault}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{fault}");
+        let body: Value = resp.json().await.unwrap();
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(expect), "{fault}: {message}");
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{fault}: {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(w.seen.calls("slow"), before + 1, "{fault}: never re-sent");
+    }
+    // On MCP the endless stream is relayed until the timeout, then ends with an error.
+    let start = Instant::now();
+    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "files_slow", "arguments": {"fault": "endless"}}});
+    let text = w
+        .http
+        .post(&w.url)
+        .bearer_auth(&token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "files_slow")
+        .timeout(Duration::from_secs(10))
+        .json(&call)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(events.len() > 3, "progress relayed as it came: {text}");
+    let last = events.last().unwrap();
+    assert_eq!(last["id"], 9);
+    assert_eq!(last["error"]["code"], -32011, "{last}");
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in time")
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+}

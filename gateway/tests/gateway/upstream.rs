@@ -173,6 +173,46 @@ async fn handle(State(seen): State<Arc<Seen>>, headers: HeaderMap, body: Bytes) 
         return ([("content-type", "text/event-stream")], body).into_response();
     }
     if name == "slow" {
+        // Faults on request: garbage, a connection reset mid-answer, an endless stream.
+        match msg["params"]["arguments"]["fault"].as_str() {
+            Some("garbage") => {
+                return (
+                    [("content-type", "application/json")],
+                    "{\"jsonrpc\": \"2.0\", oops",
+                )
+                    .into_response();
+            }
+            Some("reset") => {
+                let chunks = futures_util::stream::iter(vec![
+                    Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"{\"jsonrpc\": ")),
+                    Err(std::io::Error::other("reset")),
+                ]);
+                return (
+                    [("content-type", "application/json")],
+                    axum::body::Body::from_stream(chunks),
+                )
+                    .into_response();
+            }
+            Some("endless") => {
+                let ticks = futures_util::stream::unfold(0u64, |n| async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let note = json!({"jsonrpc": "2.0", "method": "notifications/message",
+                        "params": {"level": "info", "data": format!("still working {n}")}});
+                    Some((
+                        Ok::<_, std::io::Error>(bytes::Bytes::from(format!(
+                            "event: message\ndata: {note}\n\n"
+                        ))),
+                        n + 1,
+                    ))
+                });
+                return (
+                    [("content-type", "text/event-stream")],
+                    axum::body::Body::from_stream(ticks),
+                )
+                    .into_response();
+            }
+            _ => {}
+        }
         let wait = msg["params"]["arguments"]["ms"].as_u64().unwrap_or(5_000);
         tokio::time::sleep(Duration::from_millis(wait)).await;
     }
