@@ -354,6 +354,7 @@ impl Gateway {
         let (stop, watch) = tokio::sync::watch::channel(false);
         self.state.issuers.spawn_refresh(&watch);
         pinning::spawn_refresh(self.state.clone(), watch.clone());
+        session::spawn_ended_follower(self.state.clone(), watch.clone());
         let fds = Arc::new(parking_lot::Mutex::new(fds));
         let task = tokio::spawn(async move {
             service.start_service(Some(fds), watch, 1).await;

@@ -342,6 +342,13 @@ pub(crate) async fn delete(
         state.overrides.invalidate(&(id.clone(), name));
     }
     state.ended.insert(id.clone(), ());
+    // Every other gateway on the store ends it too (within `session::ENDED_POLL`).
+    if let Some(store) = &state.store {
+        let until = time::OffsetDateTime::now_utc() + time::Duration::hours(24);
+        if let Err(e) = store.end_session(id, until).await {
+            tracing::warn!("the ended session is not shared with other gateways: {e}");
+        }
+    }
     state.metrics.sessions_closed.inc();
     Ok(Reply::accepted().with_status(204).into())
 }

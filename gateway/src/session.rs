@@ -18,6 +18,39 @@ use crate::authn::Principal;
 use crate::error::Error;
 use crate::state::State;
 
+/// How often a gateway reads the sessions other gateways on its store ended.
+pub(crate) const ENDED_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Reads the sessions ended anywhere on the store into `state.ended`, every
+/// [`ENDED_POLL`], until `stop`.
+pub(crate) fn spawn_ended_follower(
+    state: std::sync::Arc<State>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let Some(store) = state.store.clone() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut cursor = 0;
+        let mut tick = tokio::time::interval(ENDED_POLL);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match store.ended_sessions(cursor).await {
+                Ok((ids, next)) => {
+                    for id in ids {
+                        state.ended.insert(id, ());
+                    }
+                    cursor = next;
+                }
+                Err(e) => tracing::debug!("ended sessions not read: {e}"),
+            }
+        }
+    });
+}
+
 /// How a request relates to an MCP session.
 #[derive(Debug)]
 pub(crate) enum Conversation {

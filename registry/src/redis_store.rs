@@ -341,6 +341,16 @@ static PURGE_APPROVALS: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+/// KEYS: the ended-session log, its counter. ARGV: `until_ms|id`. Keeps the newest million.
+static END_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(concat!(
+        "local seq = redis.call('INCR', KEYS[2])\n",
+        "redis.call('ZADD', KEYS[1], seq, seq .. '|' .. ARGV[1])\n",
+        "redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -1000001)\n",
+        "return seq\n"
+    ))
+});
+
 /// GCRA on the server's clock. KEYS: the bucket. ARGV: interval (µs), burst. Returns 0 when a
 /// token was taken, else how many µs until one is.
 static RATE_TAKE: LazyLock<Script> = LazyLock::new(|| {
@@ -1331,6 +1341,41 @@ impl Store for RedisStore {
             .into_iter()
             .map(|(_, fields)| to_audit(tenant, fields))
             .collect()
+    }
+
+    async fn end_session(&self, id: &str, until: time::OffsetDateTime) -> Result<(), StoreError> {
+        let _: u64 = END_SESSION
+            .key(format!("{}:ended", self.keys.p))
+            .key(format!("{}:endedseq", self.keys.p))
+            .arg(format!("{}|{id}", ms(until)))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError> {
+        let entries: Vec<(String, u64)> = redis::cmd("ZRANGEBYSCORE")
+            .arg(format!("{}:ended", self.keys.p))
+            .arg(format!("({after}"))
+            .arg("+inf")
+            .arg("WITHSCORES")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(10_000)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let now = ms(time::OffsetDateTime::now_utc());
+        let next = entries.last().map_or(after, |(_, seq)| *seq);
+        let ids = entries
+            .into_iter()
+            .filter_map(|(member, _)| {
+                // `seq|until_ms|id`
+                let mut parts = member.splitn(3, '|');
+                let (_, until, id) = (parts.next()?, parts.next()?, parts.next()?);
+                (until.parse::<i64>().ok()? > now).then(|| id.to_owned())
+            })
+            .collect();
+        Ok((ids, next))
     }
 
     async fn rate_take(

@@ -79,6 +79,11 @@ CREATE INDEX IF NOT EXISTS approvals_by_binding ON approvals (tenant, binding, c
 CREATE INDEX IF NOT EXISTS approvals_by_time ON approvals (tenant, created_ms);
 CREATE INDEX IF NOT EXISTS approvals_by_principal ON approvals (tenant, principal, status, expires_ms);
 CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, expires_ms);
+CREATE TABLE IF NOT EXISTS ended_sessions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    until_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS docs (
     kind TEXT NOT NULL,
     tenant TEXT NOT NULL,
@@ -911,6 +916,47 @@ impl Store for SqliteStore {
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn end_session(&self, id: &str, until: time::OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.quiet(move |tx| {
+            let now = ms(time::OffsetDateTime::now_utc());
+            tx.execute(
+                "DELETE FROM ended_sessions WHERE until_ms <= ?1",
+                params![now],
+            )?;
+            tx.execute(
+                "INSERT INTO ended_sessions (id, until_ms) VALUES (?1, ?2)",
+                params![id, ms(until)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError> {
+        self.with(move |conn| {
+            let now = ms(time::OffsetDateTime::now_utc());
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, id, until_ms FROM ended_sessions WHERE seq > ?1 ORDER BY seq LIMIT 10000",
+            )?;
+            let rows = stmt
+                .query_map(params![to_i64(after)], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let next = rows
+                .last()
+                .map_or(after, |(seq, _, _)| u64::try_from(*seq).unwrap_or(after));
+            let ids = rows
+                .into_iter()
+                .filter(|(_, _, until)| *until > now)
+                .map(|(_, id, _)| id)
+                .collect();
+            Ok((ids, next))
         })
         .await
     }

@@ -121,6 +121,14 @@ pub trait Store: Send + Sync + 'static {
         now: time::OffsetDateTime,
     ) -> Result<usize, StoreError>;
 
+    /// Records that MCP session `id` was ended (kept until `until`), for every gateway on
+    /// this store. Moves no revision.
+    async fn end_session(&self, id: &str, until: time::OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Sessions ended after position `after` (0: from the start) and not yet past their
+    /// keeping time, with the position to continue from.
+    async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError>;
+
     /// Takes one token from the shared bucket `key` (GCRA: one token per `interval`, bursts of
     /// `burst`), on the store's clock. `Ok(None)` when taken; `Ok(Some(wait))` when the
     /// bucket is empty for `wait`. Only a shared store has shared buckets: others answer

@@ -524,3 +524,45 @@ async fn the_get_stream_merges_upstream_streams_and_routes_answers_back() {
         .unwrap();
     assert_eq!(resp.status(), 404, "not their session");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_at_one_gateway_is_ended_at_every_gateway() {
+    for redis in [false, true] {
+        let w = World::start_with(crate::harness::Setup {
+            redis,
+            ..crate::harness::Setup::default()
+        })
+        .await;
+        let reader = w.token(&w.reader, "acme");
+        let session = w.initialize(&w.url, &reader).await;
+        // Sealed with the shared key: the other gateway serves it.
+        let (status, _) = w
+            .rpc_in(&w.replica_url, &reader, &session, "tools/list", json!({}))
+            .await;
+        assert_eq!(status, 200);
+        let resp = w
+            .http
+            .delete(&w.url)
+            .bearer_auth(&reader)
+            .header("mcp-session-id", &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+        // The other gateway hears of it through the store within a second.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let (status, _) = w
+                .rpc_in(&w.replica_url, &reader, &session, "tools/list", json!({}))
+                .await;
+            if status == 404 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still {status} on the other gateway (redis: {redis})"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+}

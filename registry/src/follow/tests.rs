@@ -114,6 +114,12 @@ impl Store for Flaky {
     ) -> Result<usize, StoreError> {
         self.inner.purge_approvals(before, now).await
     }
+    async fn end_session(&self, id: &str, until: time::OffsetDateTime) -> Result<(), StoreError> {
+        self.inner.end_session(id, until).await
+    }
+    async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError> {
+        self.inner.ended_sessions(after).await
+    }
     async fn rate_take(
         &self,
         key: &str,

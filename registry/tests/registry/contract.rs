@@ -42,6 +42,44 @@ pub(crate) async fn contract(store: DynStore) {
     task_owners(&store).await;
     documents(&store).await;
     computed_risk(&store).await;
+    ended_sessions(&store).await;
+}
+
+async fn ended_sessions(store: &DynStore) {
+    use time::{Duration as Span, OffsetDateTime};
+    let now = OffsetDateTime::now_utc();
+    let (before, start) = store.ended_sessions(0).await.unwrap();
+    assert!(before.is_empty());
+    store
+        .end_session("s-1", now + Span::hours(1))
+        .await
+        .unwrap();
+    store
+        .end_session("s-gone", now - Span::seconds(1))
+        .await
+        .unwrap();
+    store
+        .end_session("s-2|with|bars", now + Span::hours(1))
+        .await
+        .unwrap();
+    let (ids, next) = store.ended_sessions(start).await.unwrap();
+    assert_eq!(
+        ids,
+        vec!["s-1".to_owned(), "s-2|with|bars".to_owned()],
+        "expired ones are left out"
+    );
+    assert!(next > start);
+    let (more, same) = store.ended_sessions(next).await.unwrap();
+    assert!(more.is_empty());
+    assert_eq!(same, next, "nothing new: the cursor stays");
+    store
+        .end_session("s-3", now + Span::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ended_sessions(next).await.unwrap().0,
+        vec!["s-3".to_owned()]
+    );
 }
 
 async fn computed_risk(store: &DynStore) {
