@@ -1,4 +1,5 @@
-//! Acknowledged writes survive `kill -9` of the server (SQLite backend).
+//! Acknowledged writes — and their audit records — survive `kill -9` of the server (SQLite
+//! backend).
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -179,5 +180,29 @@ async fn acknowledged_writes_survive_kill_9() {
         tool.status(),
         200,
         "the write acknowledged just before the kill is there"
+    );
+    // Each acknowledged write was audited before it was acknowledged: its record survived too.
+    let trail: Value = http
+        .get(format!("{base}/audit?event=admin.create&limit=1000"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let created = |route: &str| {
+        trail["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|e| e["route"] == route && e["actor"] == "root")
+            .count()
+    };
+    assert_eq!(created("/nhi/agents"), 120, "{trail}");
+    assert_eq!(
+        created("/nhi/tools"),
+        1,
+        "the last write's audit record is there"
     );
 }
