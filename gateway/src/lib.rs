@@ -26,6 +26,8 @@ mod error;
 mod exchange;
 mod federate;
 mod forward;
+#[cfg(test)]
+mod fuzz;
 mod jsonrpc;
 mod jwks;
 mod lookup;
