@@ -122,10 +122,11 @@ mod targets {
     }
 
     /// The shipped policies over an empty registry.
-    static ENGINE: std::sync::LazyLock<portcullis_policy::Engine> = std::sync::LazyLock::new(|| {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-        portcullis_policy::Engine::from_dir(&dir, Default::default()).unwrap()
-    });
+    static ENGINE: std::sync::LazyLock<portcullis_policy::Engine> =
+        std::sync::LazyLock::new(|| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
+            portcullis_policy::Engine::from_dir(&dir, Default::default()).unwrap()
+        });
 
     /// A key, and one token genuinely signed with it (with a delegation chain).
     static TOKEN: std::sync::LazyLock<(portcullis_identity::TokenKey, String)> =
