@@ -58,6 +58,39 @@ impl Default for AdminConfig {
 ))]
 struct ApiDoc;
 
+/// Every operation can also answer an error (`400` malformed input, `401` no or a bad token,
+/// `403`, `404`, `409`, `413`, `415`, `422`, `503`), always as `{error, message}`: documented
+/// once, as each operation's `default` response.
+fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = ResponseBuilder::new()
+        .description("An error: `{error, message}` with the status that fits it")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .entry("default".to_owned())
+                .or_insert_with(|| error.clone().into());
+        }
+    }
+}
+
 /// The admin API router.
 pub fn router(state: AppState, config: &AdminConfig) -> Router {
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -75,6 +108,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::risk::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document_errors(&mut doc);
     let doc = std::sync::Arc::new(doc);
     api.route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(ready))

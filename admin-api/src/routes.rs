@@ -83,7 +83,7 @@ macro_rules! kind_handlers {
         }
 
         /// Read one.
-        #[utoipa::path(get, path = $item, tag = $tag,
+        #[utoipa::path(get, path = $item, params(("id" = String, Path, description = "the record's id")), tag = $tag,
             responses((status = 200, body = Object), (status = 404, body = $crate::error::ErrorBody)))]
         async fn get_one(
             axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
@@ -95,7 +95,7 @@ macro_rules! kind_handlers {
 
         /// Update fields (admin role, or `manage` on it); `version` or `If-Match` makes it
         /// conditional (409 when stale).
-        #[utoipa::path(patch, path = $item, tag = $tag, request_body = $crate::body::NhiPatch,
+        #[utoipa::path(patch, path = $item, params(("id" = String, Path, description = "the record's id")), tag = $tag, request_body = $crate::body::NhiPatch,
             responses((status = 200, body = Object), (status = 403, body = $crate::error::ErrorBody),
                 (status = 409, body = $crate::error::ErrorBody), (status = 422, body = $crate::error::ErrorBody)))]
         async fn patch(
@@ -121,7 +121,7 @@ macro_rules! kind_handlers {
         }
 
         /// Delete it and every grant and permission naming it (admin role, or `admin` on it).
-        #[utoipa::path(delete, path = $item, tag = $tag,
+        #[utoipa::path(delete, path = $item, params(("id" = String, Path, description = "the record's id")), tag = $tag,
             responses((status = 204), (status = 404, body = $crate::error::ErrorBody)))]
         async fn delete(
             axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
@@ -141,7 +141,7 @@ macro_rules! kind_handlers {
         }
 
         /// Suspend (requires a `reason`; admin role, or `admin` on it).
-        #[utoipa::path(post, path = $suspend, tag = $tag, request_body = $crate::body::Reason,
+        #[utoipa::path(post, path = $suspend, params(("id" = String, Path, description = "the record's id")), tag = $tag, request_body = $crate::body::Reason,
             responses((status = 200, body = Object), (status = 409, body = $crate::error::ErrorBody)))]
         async fn suspend(
             axum::extract::State(s): axum::extract::State<$crate::state::AppState>,
@@ -163,7 +163,7 @@ macro_rules! kind_handlers {
         }
 
         /// Reactivate (requires a `reason`; admin role, or `admin` on it).
-        #[utoipa::path(post, path = $reactivate, tag = $tag, request_body = $crate::body::Reason,
+        #[utoipa::path(post, path = $reactivate, params(("id" = String, Path, description = "the record's id")), tag = $tag, request_body = $crate::body::Reason,
             responses((status = 200, body = Object), (status = 409, body = $crate::error::ErrorBody)))]
         async fn reactivate(
             axum::extract::State(s): axum::extract::State<$crate::state::AppState>,

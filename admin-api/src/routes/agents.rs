@@ -67,7 +67,7 @@ async fn create(
 }
 
 /// Grant the agent a tool.
-#[utoipa::path(post, path = "/nhi/agents/{id}/tools/{tool_id}/grant", tag = "agents",
+#[utoipa::path(post, path = "/nhi/agents/{id}/tools/{tool_id}/grant", params(("id" = String, Path, description = "the record's id"), ("tool_id" = String, Path, description = "the tool's id")), tag = "agents",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn grant_tool(
     State(s): State<AppState>,
@@ -92,7 +92,7 @@ async fn grant_tool(
 }
 
 /// Revoke a tool from the agent.
-#[utoipa::path(post, path = "/nhi/agents/{id}/tools/{tool_id}/revoke", tag = "agents",
+#[utoipa::path(post, path = "/nhi/agents/{id}/tools/{tool_id}/revoke", params(("id" = String, Path, description = "the record's id"), ("tool_id" = String, Path, description = "the tool's id")), tag = "agents",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn revoke_tool(
     State(s): State<AppState>,
@@ -122,7 +122,7 @@ async fn revoke_tool(
 }
 
 /// The tools granted to the agent.
-#[utoipa::path(get, path = "/nhi/agents/{id}/tools", tag = "agents",
+#[utoipa::path(get, path = "/nhi/agents/{id}/tools", params(("id" = String, Path, description = "the record's id")), tag = "agents",
     responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody)))]
 async fn tools(
     State(s): State<AppState>,

@@ -224,7 +224,7 @@ async fn list(
 }
 
 /// One approval, with its arguments (secret fields masked).
-#[utoipa::path(get, path = "/approvals/{id}", tag = "approvals",
+#[utoipa::path(get, path = "/approvals/{id}", params(("id" = String, Path, description = "the record's id")), tag = "approvals",
     responses((status = 200, body = ApprovalView), (status = 404, body = ErrorBody)))]
 async fn get(
     State(s): State<AppState>,
@@ -251,7 +251,7 @@ async fn get(
 }
 
 /// Approve: exactly one identical call may go through, within `approvals.use_within_secs`.
-#[utoipa::path(post, path = "/approvals/{id}/approve", tag = "approvals", request_body = Decide,
+#[utoipa::path(post, path = "/approvals/{id}/approve", params(("id" = String, Path, description = "the record's id")), tag = "approvals", request_body = Decide,
     responses((status = 200, body = ApprovalView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn approve(
@@ -264,7 +264,7 @@ async fn approve(
 }
 
 /// Deny: the identical call stays refused until the request expires.
-#[utoipa::path(post, path = "/approvals/{id}/deny", tag = "approvals", request_body = Decide,
+#[utoipa::path(post, path = "/approvals/{id}/deny", params(("id" = String, Path, description = "the record's id")), tag = "approvals", request_body = Decide,
     responses((status = 200, body = ApprovalView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn deny(

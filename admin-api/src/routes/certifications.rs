@@ -246,7 +246,7 @@ fn short(s: &str) -> String {
 }
 
 /// Show a campaign: its status and items.
-#[utoipa::path(get, path = "/nhi/certifications/{campaign_id}", tag = "certifications",
+#[utoipa::path(get, path = "/nhi/certifications/{campaign_id}", params(("campaign_id" = String, Path, description = "the campaign's id")), tag = "certifications",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn get_one(
     State(s): State<AppState>,
@@ -257,7 +257,7 @@ async fn get_one(
 }
 
 /// Launch a draft: one item per NHI in scope (`active`; `completed` at once when none is).
-#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/launch", tag = "certifications",
+#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/launch", params(("campaign_id" = String, Path, description = "the campaign's id")), tag = "certifications",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn launch(
     State(s): State<AppState>,
@@ -320,7 +320,7 @@ async fn launch(
 }
 
 /// Cancel a draft or active campaign (its decisions stand).
-#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/cancel", tag = "certifications",
+#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/cancel", params(("campaign_id" = String, Path, description = "the campaign's id")), tag = "certifications",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn cancel(
     State(s): State<AppState>,
@@ -350,7 +350,7 @@ async fn cancel(
 }
 
 /// Certify an NHI: it keeps its access.
-#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/certify/{nhi_id}", tag = "certifications",
+#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/certify/{nhi_id}", params(("campaign_id" = String, Path, description = "the campaign's id"), ("nhi_id" = String, Path, description = "the NHI's id")), tag = "certifications",
     request_body = DecisionBody,
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn certify(
@@ -371,7 +371,7 @@ async fn certify(
 }
 
 /// Revoke an NHI: it is deprecated, its grants and edges removed, its leases revoked.
-#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/revoke/{nhi_id}", tag = "certifications",
+#[utoipa::path(post, path = "/nhi/certifications/{campaign_id}/revoke/{nhi_id}", params(("campaign_id" = String, Path, description = "the campaign's id"), ("nhi_id" = String, Path, description = "the NHI's id")), tag = "certifications",
     request_body = DecisionBody,
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn revoke(

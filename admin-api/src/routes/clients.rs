@@ -109,7 +109,7 @@ fn view(c: &ClientCredentials, stored: bool) -> CredentialsView {
 }
 
 /// Which client credentials an NHI has.
-#[utoipa::path(get, path = "/nhi/{nhi_id}/client-credentials", tag = "clients",
+#[utoipa::path(get, path = "/nhi/{nhi_id}/client-credentials", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "clients",
     responses((status = 200, body = CredentialsView), (status = 404, body = ErrorBody)))]
 async fn show(
     State(s): State<AppState>,
@@ -122,7 +122,7 @@ async fn show(
 }
 
 /// A new client secret (replacing any earlier one): shown in this answer only.
-#[utoipa::path(post, path = "/nhi/{nhi_id}/client-credentials/secret", tag = "clients",
+#[utoipa::path(post, path = "/nhi/{nhi_id}/client-credentials/secret", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "clients",
     responses((status = 201, body = IssuedSecret), (status = 404, body = ErrorBody)))]
 async fn new_secret(
     State(s): State<AppState>,
@@ -178,7 +178,7 @@ fn check_key_strength(params: &jsonwebtoken::jwk::AlgorithmParameters) -> ApiRes
 }
 
 /// Register (or replace) the public key that verifies the NHI's client assertions.
-#[utoipa::path(put, path = "/nhi/{nhi_id}/client-credentials/public-key", tag = "clients", request_body = PublicKey,
+#[utoipa::path(put, path = "/nhi/{nhi_id}/client-credentials/public-key", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "clients", request_body = PublicKey,
     responses((status = 200, body = CredentialsView), (status = 422, body = ErrorBody)))]
 async fn set_public_key(
     State(s): State<AppState>,
@@ -205,7 +205,7 @@ async fn set_public_key(
 
 /// Remove every client credential of the NHI (its tokens already issued live out their
 /// minutes).
-#[utoipa::path(delete, path = "/nhi/{nhi_id}/client-credentials", tag = "clients",
+#[utoipa::path(delete, path = "/nhi/{nhi_id}/client-credentials", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "clients",
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete(
     State(s): State<AppState>,

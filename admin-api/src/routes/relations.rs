@@ -62,7 +62,7 @@ async fn all(
 }
 
 /// Give a user a permission level (`use`, `manage`, `admin`) on an NHI.
-#[utoipa::path(post, path = "/nhi/{id}/users/{user_id}/grant", tag = "nhi", request_body = UserGrant,
+#[utoipa::path(post, path = "/nhi/{id}/users/{user_id}/grant", params(("id" = String, Path, description = "the record's id"), ("user_id" = String, Path, description = "the user's id")), tag = "nhi", request_body = UserGrant,
     responses((status = 200, body = UserPermission), (status = 404, body = ErrorBody)))]
 async fn grant_user(
     State(s): State<AppState>,
@@ -88,7 +88,7 @@ async fn grant_user(
 }
 
 /// Remove a user's permission on an NHI.
-#[utoipa::path(post, path = "/nhi/{id}/users/{user_id}/revoke", tag = "nhi",
+#[utoipa::path(post, path = "/nhi/{id}/users/{user_id}/revoke", params(("id" = String, Path, description = "the record's id"), ("user_id" = String, Path, description = "the user's id")), tag = "nhi",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn revoke_user(
     State(s): State<AppState>,
@@ -114,7 +114,7 @@ async fn revoke_user(
 }
 
 /// The users holding a permission on an NHI.
-#[utoipa::path(get, path = "/nhi/{id}/users", tag = "nhi", responses((status = 200, body = Vec<UserPermission>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/{id}/users", params(("id" = String, Path, description = "the record's id")), tag = "nhi", responses((status = 200, body = Vec<UserPermission>), (status = 404, body = ErrorBody)))]
 async fn users(
     State(s): State<AppState>,
     caller: Caller,
@@ -142,7 +142,7 @@ async fn users(
 }
 
 /// The NHIs a user can access, with the level. Non-admins may only ask about themselves.
-#[utoipa::path(get, path = "/nhi/users/{user_id}/accessible", tag = "nhi", responses((status = 200, body = Vec<Accessible>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/users/{user_id}/accessible", params(("user_id" = String, Path, description = "the user's id")), tag = "nhi", responses((status = 200, body = Vec<Accessible>), (status = 403, body = ErrorBody)))]
 async fn accessible(
     State(s): State<AppState>,
     caller: Caller,
@@ -181,7 +181,7 @@ fn edge_kind(t: PermissionType) -> RelationKind {
 }
 
 /// Let `id` call (send tasks to) or delegate to `target_id`.
-#[utoipa::path(post, path = "/nhi/{id}/call/{target_id}/grant", tag = "nhi", request_body = EdgeGrant,
+#[utoipa::path(post, path = "/nhi/{id}/call/{target_id}/grant", params(("id" = String, Path, description = "the record's id"), ("target_id" = String, Path, description = "the other NHI's id")), tag = "nhi", request_body = EdgeGrant,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn grant_edge(
     State(s): State<AppState>,
@@ -245,7 +245,7 @@ async fn grant_edge(
 }
 
 /// Remove a calling or delegation permission.
-#[utoipa::path(post, path = "/nhi/{id}/call/{target_id}/revoke", tag = "nhi", request_body(content = Option<EdgeGrant>,
+#[utoipa::path(post, path = "/nhi/{id}/call/{target_id}/revoke", params(("id" = String, Path, description = "the record's id"), ("target_id" = String, Path, description = "the other NHI's id")), tag = "nhi", request_body(content = Option<EdgeGrant>,
     description = "optional when the NHI holds only one kind of permission on the target"),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn revoke_edge(
@@ -338,7 +338,7 @@ async fn edges(s: &AppState, caller: &Caller, id: &str, incoming: bool) -> ApiRe
 }
 
 /// The NHIs that may call or delegate to this one.
-#[utoipa::path(get, path = "/nhi/{id}/callers", tag = "nhi", responses((status = 200, body = Vec<Edge>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/{id}/callers", params(("id" = String, Path, description = "the record's id")), tag = "nhi", responses((status = 200, body = Vec<Edge>), (status = 404, body = ErrorBody)))]
 async fn callers(
     State(s): State<AppState>,
     caller: Caller,
@@ -348,7 +348,7 @@ async fn callers(
 }
 
 /// The NHIs this one may call or delegate to.
-#[utoipa::path(get, path = "/nhi/{id}/callees", tag = "nhi", responses((status = 200, body = Vec<Edge>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/{id}/callees", params(("id" = String, Path, description = "the record's id")), tag = "nhi", responses((status = 200, body = Vec<Edge>), (status = 404, body = ErrorBody)))]
 async fn callees(
     State(s): State<AppState>,
     caller: Caller,

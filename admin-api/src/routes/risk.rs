@@ -24,7 +24,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct Summary {
+pub(crate) struct RiskSummary {
     total_count: usize,
     /// `service_account`, `ai_agent`, `tool`.
     by_type: BTreeMap<&'static str, usize>,
@@ -41,11 +41,11 @@ pub(crate) struct Summary {
 
 /// The tenant's NHIs by type and risk, and what needs attention.
 #[utoipa::path(get, path = "/nhi/risk-summary", tag = "nhi",
-    responses((status = 200, body = Summary), (status = 403, body = ErrorBody)))]
-async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Summary>> {
+    responses((status = 200, body = RiskSummary), (status = 403, body = ErrorBody)))]
+async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::Json<RiskSummary>> {
     caller.require_admin()?;
     let now = OffsetDateTime::now_utc();
-    let mut out = Summary {
+    let mut out = RiskSummary {
         total_count: 0,
         by_type: BTreeMap::from([("ai_agent", 0), ("service_account", 0), ("tool", 0)]),
         by_risk_level: BTreeMap::from([("critical", 0), ("high", 0), ("low", 0), ("medium", 0)]),

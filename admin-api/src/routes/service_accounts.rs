@@ -92,7 +92,7 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
 }
 
 /// Transfer ownership to `new_owner_id`.
-#[utoipa::path(post, path = "/nhi/service-accounts/{id}/transfer", tag = "service-accounts", request_body = Transfer,
+#[utoipa::path(post, path = "/nhi/service-accounts/{id}/transfer", params(("id" = String, Path, description = "the record's id")), tag = "service-accounts", request_body = Transfer,
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn transfer(
     State(s): State<AppState>,

@@ -64,7 +64,7 @@ async fn create(
 }
 
 /// The agents and service accounts granted this tool.
-#[utoipa::path(get, path = "/nhi/tools/{id}/agents", tag = "tools", responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/tools/{id}/agents", params(("id" = String, Path, description = "the record's id")), tag = "tools", responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody)))]
 async fn agents(
     State(s): State<AppState>,
     caller: Caller,

@@ -95,7 +95,7 @@ async fn owner(s: &AppState, caller: &Caller, nhi_id: &str) -> ApiResult<Nhi> {
 }
 
 /// Store a new secret of an NHI (sealed; only metadata comes back).
-#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/secrets", tag = "vault", request_body = SecretCreate,
+#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/secrets", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "vault", request_body = SecretCreate,
     responses((status = 201, body = SecretView), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn create_secret(
     State(s): State<AppState>,
@@ -139,7 +139,7 @@ async fn create_secret(
 }
 
 /// The secrets of an NHI (metadata only).
-#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/secrets", tag = "vault",
+#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/secrets", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "vault",
     responses((status = 200, body = Vec<SecretView>), (status = 503, body = ErrorBody)))]
 async fn list_secrets(
     State(s): State<AppState>,
@@ -160,7 +160,7 @@ async fn list_secrets(
 }
 
 /// One secret's metadata.
-#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/secrets/{secret_id}", tag = "vault",
+#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/secrets/{secret_id}", params(("nhi_id" = String, Path, description = "the NHI's id"), ("secret_id" = String, Path, description = "the secret's id")), tag = "vault",
     responses((status = 200, body = SecretView), (status = 404, body = ErrorBody)))]
 async fn get_secret(
     State(s): State<AppState>,
@@ -174,7 +174,7 @@ async fn get_secret(
 }
 
 /// A new version; the previous ones are kept for `vault.keep_versions_secs`, then destroyed.
-#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/secrets/{secret_id}/rotate", tag = "vault", request_body = Rotate,
+#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/secrets/{secret_id}/rotate", params(("nhi_id" = String, Path, description = "the NHI's id"), ("secret_id" = String, Path, description = "the secret's id")), tag = "vault", request_body = Rotate,
     responses((status = 200, body = SecretView), (status = 404, body = ErrorBody)))]
 async fn rotate_secret(
     State(s): State<AppState>,
@@ -207,7 +207,7 @@ async fn rotate_secret(
 }
 
 /// Delete a secret with every version; leases on it are revoked.
-#[utoipa::path(delete, path = "/nhi/{nhi_id}/vault/secrets/{secret_id}", tag = "vault",
+#[utoipa::path(delete, path = "/nhi/{nhi_id}/vault/secrets/{secret_id}", params(("nhi_id" = String, Path, description = "the NHI's id"), ("secret_id" = String, Path, description = "the secret's id")), tag = "vault",
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_secret(
     State(s): State<AppState>,
@@ -233,7 +233,7 @@ async fn delete_secret(
 
 /// Lease a secret of this NHI to another NHI, for `ttl_seconds` (at most
 /// `vault.max_lease_ttl_secs`, which also bounds every renewal).
-#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/leases", tag = "vault", request_body = LeaseCreate,
+#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/leases", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "vault", request_body = LeaseCreate,
     responses((status = 201, body = LeaseView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_lease(
     State(s): State<AppState>,
@@ -283,7 +283,7 @@ async fn create_lease(
 }
 
 /// The leases this NHI holds or grants.
-#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/leases", tag = "vault",
+#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/leases", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "vault",
     responses((status = 200, body = Vec<LeaseView>)))]
 async fn list_leases(
     State(s): State<AppState>,
@@ -319,7 +319,7 @@ async fn granted(
 }
 
 /// Extend a lease from now, never past its maximum (409 beyond it).
-#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/leases/{lease_id}/renew", tag = "vault", request_body = Renew,
+#[utoipa::path(post, path = "/nhi/{nhi_id}/vault/leases/{lease_id}/renew", params(("nhi_id" = String, Path, description = "the NHI's id"), ("lease_id" = String, Path, description = "the lease's id")), tag = "vault", request_body = Renew,
     responses((status = 200, body = LeaseView), (status = 409, body = ErrorBody)))]
 async fn renew_lease(
     State(s): State<AppState>,
@@ -356,7 +356,7 @@ async fn renew_lease(
 }
 
 /// Revoke a lease at once.
-#[utoipa::path(delete, path = "/nhi/{nhi_id}/vault/leases/{lease_id}", tag = "vault",
+#[utoipa::path(delete, path = "/nhi/{nhi_id}/vault/leases/{lease_id}", params(("nhi_id" = String, Path, description = "the NHI's id"), ("lease_id" = String, Path, description = "the lease's id")), tag = "vault",
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn revoke_lease(
     State(s): State<AppState>,

@@ -1,0 +1,69 @@
+//! The admin API's OpenAPI document exercised by schemathesis (PyPI, pinned in
+//! tests/interop/requirements-schemathesis.txt): a bounded number of generated requests per
+//! operation, and no 5xx, every response matching its documented schema and status.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::cli::{bin, shipped};
+use crate::interop::{Proc, free_port, interop_dir, issue_token, wait_listening};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_keeps_its_openapi_promises() {
+    let schemathesis = interop_dir().join(".venv-st/bin/schemathesis");
+    assert!(
+        schemathesis.is_file(),
+        "{} is missing: ./.ci/run installs it (python3 -m venv tests/interop/.venv-st && \
+         tests/interop/.venv-st/bin/pip install -r tests/interop/requirements-schemathesis.txt)",
+        schemathesis.display()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (admin_port, gateway_port) = (free_port(), free_port());
+    let config = dir.path().join("portcullis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {data:?}\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
+             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\naudit_log = \"off\"\n\
+             [policy]\ndir = {policies:?}\nwatch = false\n",
+            data = dir.path().join("data"),
+            policies = shipped(),
+        ),
+    )
+    .expect("config");
+    let mut cmd = bin();
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        // The vault has a key, so its endpoints answer rather than 503.
+        .env(
+            "VAULT_MASTER_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        );
+    let mut serve = Proc::spawn("portcullis serve", cmd, dir.path().join("serve.log"));
+    assert!(wait_listening(&mut serve, admin_port, Duration::from_secs(30)).await);
+    let token = issue_token(&config, "root", "acme", true);
+    let out = Command::new(&schemathesis)
+        .arg("run")
+        .arg(format!("http://127.0.0.1:{admin_port}/openapi.json"))
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance",
+            "--max-examples",
+            "10",
+            "--workers",
+            "2",
+            "--seed",
+            "20261130",
+        ])
+        .output()
+        .expect("run schemathesis");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("passed"), "{report}");
+}
