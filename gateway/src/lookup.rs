@@ -113,39 +113,7 @@ impl Catalog {
                         .or_default()
                         .insert(entry.exposed_name.clone(), Arc::new(entry));
                 }
-                Nhi::Agent(a) => {
-                    catalog
-                        .principals
-                        .entry(c.tenant_id.clone())
-                        .or_default()
-                        .insert(
-                            c.id.to_string(),
-                            PrincipalEntry {
-                                kind: nhi.kind(),
-                                lifecycle: c.lifecycle_state,
-                                rate_limit: c.rate_limit,
-                            },
-                        );
-                    let entry = AgentEntry {
-                        id: c.id.to_string(),
-                        tenant: c.tenant_id.clone(),
-                        name: c.name.clone(),
-                        description: c.description.clone(),
-                        lifecycle: c.lifecycle_state,
-                        upstream: a
-                            .fields
-                            .a2a_upstream
-                            .as_deref()
-                            .and_then(|u| config.a2a_upstream(u))
-                            .map(|u| u.name.clone()),
-                    };
-                    catalog
-                        .agents
-                        .entry(c.tenant_id.clone())
-                        .or_default()
-                        .insert(entry.id.clone(), Arc::new(entry));
-                }
-                Nhi::ServiceAccount(_) => {
+                Nhi::Agent(_) | Nhi::ServiceAccount(_) => {
                     catalog
                         .principals
                         .entry(c.tenant_id.clone())
@@ -159,6 +127,26 @@ impl Catalog {
                             },
                         );
                 }
+            }
+            if let Nhi::Agent(a) = nhi {
+                let entry = AgentEntry {
+                    id: c.id.to_string(),
+                    tenant: c.tenant_id.clone(),
+                    name: c.name.clone(),
+                    description: c.description.clone(),
+                    lifecycle: c.lifecycle_state,
+                    upstream: a
+                        .fields
+                        .a2a_upstream
+                        .as_deref()
+                        .and_then(|u| config.a2a_upstream(u))
+                        .map(|u| u.name.clone()),
+                };
+                catalog
+                    .agents
+                    .entry(c.tenant_id.clone())
+                    .or_default()
+                    .insert(entry.id.clone(), Arc::new(entry));
             }
         }
         let mut seen: HashMap<&str, usize> = HashMap::new();

@@ -97,21 +97,22 @@ pub(crate) async fn take(
         .principal(&principal.tenant, &principal.id)
         .and_then(|p| p.rate_limit);
     let checks = [
-        ("tenant", config.tenant, principal.tenant.clone()),
-        (
-            "agent",
-            own.or(config.agent),
-            format!("{}:{}", principal.tenant, principal.id),
-        ),
-        (
-            "tool",
-            tool.and_then(|t| t.rate_limit.or(config.tool)),
-            tool.map(|t| format!("{}:{}", principal.tenant, t.id))
-                .unwrap_or_default(),
-        ),
+        ("tenant", config.tenant),
+        ("agent", own.or(config.agent)),
+        ("tool", tool.and_then(|t| t.rate_limit.or(config.tool))),
     ];
-    for (kind, limit, key) in checks {
+    for (kind, limit) in checks {
+        // Nothing configured for this kind: nothing to build or count.
         let Some(limit) = limit else { continue };
+        let key = match kind {
+            "tenant" => principal.tenant.clone(),
+            "agent" => format!("{}:{}", principal.tenant, principal.id),
+            _ => format!(
+                "{}:{}",
+                principal.tenant,
+                tool.map_or("", |t| t.id.as_str())
+            ),
+        };
         let wait = if config.shared {
             let store = state.store.as_ref().ok_or_else(|| {
                 Error::Unavailable("shared rate limits need the registry's store".into())

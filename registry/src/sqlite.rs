@@ -932,6 +932,11 @@ impl Store for SqliteStore {
                 "INSERT INTO ended_sessions (id, until_ms) VALUES (?1, ?2)",
                 params![id, ms(until)],
             )?;
+            // Bounded like the Redis log: the newest million.
+            tx.execute(
+                "DELETE FROM ended_sessions WHERE seq <= last_insert_rowid() - 1000000",
+                [],
+            )?;
             Ok(())
         })
         .await

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::{bin, shipped};
-use crate::interop::{Proc, free_port, issue_token, serve, wait_listening};
+use crate::cli::shipped;
+use crate::interop::{Proc, free_port, issue_token, serve, start_sample};
 
 /// One `portcullis serve`: its admin API and gateway base URLs.
 struct Instance {
@@ -69,13 +69,7 @@ async fn post(http: &reqwest::Client, url: &str, token: &str, body: Value) -> (u
 async fn held_payment_approved_and_made_once(backend: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let redis = (backend == "redis").then(portcullis_registry::testutil::RedisServer::start);
-    let sample_port = free_port();
-    let mut cmd = bin();
-    cmd.arg("sample-server")
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{sample_port}"));
-    let mut sample = Proc::spawn("sample server", cmd, dir.path().join("sample.log"));
-    assert!(wait_listening(&mut sample, sample_port, Duration::from_secs(30)).await);
+    let (_sample, sample_port) = start_sample(dir.path()).await;
     let store = match &redis {
         Some(r) => format!(
             "[store]\nbackend = \"redis\"\nredis_url = {:?}\nredis_prefix = \"appr\"\n",

@@ -182,6 +182,18 @@ pub(crate) async fn start_everything(name: &str, port: Option<u16>, logs: &Path)
     panic!("server-everything `{name}` did not start (see its logs in {logs:?})");
 }
 
+/// `portcullis sample-server` on a free loopback port, its log in `logs`.
+pub(crate) async fn start_sample(logs: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = bin();
+    cmd.arg("sample-server")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"));
+    let mut sample = Proc::spawn("sample server", cmd, logs.join("sample.log"));
+    assert!(wait_listening(&mut sample, port, Duration::from_secs(30)).await);
+    (sample, port)
+}
+
 /// Starts `portcullis serve --config config` and waits for both of its listeners.
 pub(crate) async fn serve(config: &Path, logs: &Path, admin_port: u16, gateway_port: u16) -> Proc {
     let mut cmd = bin();

@@ -5,19 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::{bin, shipped};
-use crate::interop::{Admin, Proc, free_port, issue_token, serve, wait_listening};
+use crate::cli::shipped;
+use crate::interop::{Admin, free_port, issue_token, serve, start_sample};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_calls_and_flushes_the_audit() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sample_port = free_port();
-    let mut cmd = bin();
-    cmd.arg("sample-server")
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{sample_port}"));
-    let mut sample = Proc::spawn("sample server", cmd, dir.path().join("sample.log"));
-    assert!(wait_listening(&mut sample, sample_port, Duration::from_secs(30)).await);
+    let (_sample, sample_port) = start_sample(dir.path()).await;
     let (admin_port, gateway_port) = (free_port(), free_port());
     let config = dir.path().join("portcullis.toml");
     let audit = dir.path().join("audit.jsonl");

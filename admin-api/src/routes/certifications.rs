@@ -241,6 +241,18 @@ async fn load(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Campaign> {
         .ok_or_else(not_found)
 }
 
+/// Stores a campaign over the version it was read at (409 when it changed meanwhile).
+async fn save(s: &AppState, c: &mut Campaign, version: u64) -> ApiResult<()> {
+    governance::store_campaign(&s.store, c, Some(version))
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict { .. } => {
+                ApiError::Conflict("the campaign changed meanwhile; retry".into())
+            }
+            other => other.into(),
+        })
+}
+
 fn short(s: &str) -> String {
     s.chars().take(64).collect()
 }
@@ -301,14 +313,7 @@ async fn launch(
     let items = governance::items(&s.store, &c, &scoped, now).await?;
     c.launch(items, now).map_err(ApiError::Conflict)?;
     let version = c.version;
-    governance::store_campaign(&s.store, &mut c, Some(version))
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => {
-                ApiError::Conflict("the campaign changed meanwhile; retry".into())
-            }
-            other => other.into(),
-        })?;
+    save(&s, &mut c, version).await?;
     governance::audit(
         &s.store,
         &caller.tenant,
@@ -332,14 +337,7 @@ async fn cancel(
     c.cancel(OffsetDateTime::now_utc())
         .map_err(ApiError::Conflict)?;
     let version = c.version;
-    governance::store_campaign(&s.store, &mut c, Some(version))
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict { .. } => {
-                ApiError::Conflict("the campaign changed meanwhile; retry".into())
-            }
-            other => other.into(),
-        })?;
+    save(&s, &mut c, version).await?;
     governance::audit(
         &s.store,
         &caller.tenant,
