@@ -3,7 +3,10 @@
 //!
 //! The follower installs a snapshot when the change feed announces a newer revision, and
 //! also asks the store for its revision every second, so a lost announcement (a dropped
-//! Redis subscription) delays a change by a second, never forever. A snapshot that cannot be
+//! Redis subscription) delays a change by a second, never forever. A polled revision lower
+//! than the installed one means the store went back (a restore, or a Redis restarted
+//! without its data): the follower installs what the store has then, rather than ignoring
+//! every write until the revision catches up. A snapshot that cannot be
 //! read or installed is retried with exponential backoff (100 ms doubling to 5 s) without
 //! waiting for another write. Every failure is logged and counted in the [`RegistryView`].
 
@@ -120,6 +123,16 @@ impl RegistryView {
         }
     }
 
+    /// The store's revision went back to `revision` (a restore, or a Redis that lost its
+    /// data): the newer ones seen before no longer exist.
+    pub fn record_went_back(&self, revision: u64) {
+        let mut s = self.lock();
+        s.latest = revision;
+        if s.behind_since.is_none() {
+            s.behind_since = Some(Instant::now());
+        }
+    }
+
     /// The view now serves `revision`, with `skipped` records and relations left out.
     pub fn record_installed(&self, revision: u64, skipped: usize) {
         let mut s = self.lock();
@@ -221,7 +234,8 @@ where
                     let _ = first.send(());
                 }
             }
-            let newer = |r: u64| self.installed.is_none_or(|i| r > i);
+            let installed = self.installed;
+            let newer = |r: u64| installed.is_none_or(|i| r > i);
             tokio::select! {
                 announced = next(&mut feed) => match announced {
                     Ok(r) => {
@@ -242,8 +256,18 @@ where
                 _ = poll.tick() => match self.store.revision().await {
                     Ok(r) => {
                         poll_failing = false;
+                        if self.installed.is_some_and(|i| r < i) {
+                            // The store went back: restored from an older backup, or a
+                            // Redis that lost its data. Its state is the truth now, and
+                            // writes from here count up from a lower revision.
+                            tracing::warn!(revision = r, installed = self.installed,
+                                "the store's revision went back: following it");
+                            self.view.record_went_back(r);
+                            self.installed = None;
+                            due.get_or_insert_with(Instant::now);
+                        }
                         self.view.record_revision(r);
-                        if newer(r) {
+                        if newer(r) || self.installed.is_none() {
                             if due.is_none() {
                                 tracing::info!(revision = r, installed = self.installed,
                                     "registry revision found by polling (announcement lost)");

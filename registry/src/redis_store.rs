@@ -542,7 +542,9 @@ impl RedisStore {
     /// the change feed is subscribed, so every later write is announced.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let client = Client::open(url)?;
-        let conn = client.get_connection_manager().await?;
+        let conn = client
+            .get_connection_manager_with_config(connection_config())
+            .await?;
         let keys = Arc::new(Keys {
             p: prefix.to_owned(),
         });
@@ -566,6 +568,19 @@ impl RedisStore {
     fn relation_field(r: &Relation) -> Result<String, StoreError> {
         Ok(serde_json::to_string(&(&r.source, &r.target))?)
     }
+}
+
+/// How the shared connection reconnects. A command issued while Redis is unreachable waits
+/// for one reconnect attempt and a retry (about a second at most), then fails: what needs
+/// shared state is refused quickly instead of hanging through the client's default six
+/// retries (nearly ten seconds). The next command tries again.
+fn connection_config() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(250))
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(Duration::from_secs(1)))
 }
 
 async fn open_feed(client: &Client, channel: &str) -> Result<PubSubStream, StoreError> {
@@ -1354,6 +1369,17 @@ impl Store for RedisStore {
     }
 
     async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError> {
+        let newest: Option<u64> = redis::cmd("GET")
+            .arg(format!("{}:endedseq", self.keys.p))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        // A position past the newest: the server went back (restarted without its data, or
+        // restored). Read it all again rather than miss every session ended from here.
+        let after = if newest.unwrap_or(0) < after {
+            0
+        } else {
+            after
+        };
         let entries: Vec<(String, u64)> = redis::cmd("ZRANGEBYSCORE")
             .arg(format!("{}:ended", self.keys.p))
             .arg(format!("({after}"))

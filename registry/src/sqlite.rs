@@ -945,6 +945,13 @@ impl Store for SqliteStore {
     async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError> {
         self.with(move |conn| {
             let now = ms(time::OffsetDateTime::now_utc());
+            let newest: i64 = conn.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM ended_sessions",
+                [],
+                |r| r.get(0),
+            )?;
+            // A position past the newest: the file went back (a restore). Read it all again.
+            let after = if newest < to_i64(after) { 0 } else { after };
             let mut stmt = conn.prepare_cached(
                 "SELECT seq, id, until_ms FROM ended_sessions WHERE seq > ?1 ORDER BY seq LIMIT 10000",
             )?;

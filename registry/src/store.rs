@@ -126,7 +126,8 @@ pub trait Store: Send + Sync + 'static {
     async fn end_session(&self, id: &str, until: time::OffsetDateTime) -> Result<(), StoreError>;
 
     /// Sessions ended after position `after` (0: from the start) and not yet past their
-    /// keeping time, with the position to continue from.
+    /// keeping time, with the position to continue from. A position past the store's newest
+    /// (a store that went back) reads from the start.
     async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError>;
 
     /// Takes one token from the shared bucket `key` (GCRA: one token per `interval`, bursts of

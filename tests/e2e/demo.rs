@@ -3,19 +3,11 @@
 //! brokered from the vault, through the real gateway.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::cli::{bin, shipped};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use crate::interop::free_port;
 
 /// The value after `NAME=` on a line of the demo's output.
 fn printed(out: &str, name: &str) -> String {

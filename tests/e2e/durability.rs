@@ -1,7 +1,6 @@
 //! Acknowledged writes — and their audit records — survive `kill -9` of the server (SQLite
 //! backend).
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -68,11 +67,7 @@ mod probe {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = crate::interop::free_port();
     let config = dir.path().join("portcullis.toml");
     std::fs::write(
         &config,

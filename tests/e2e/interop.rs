@@ -7,7 +7,7 @@
 //! tests/interop/requirements.txt installed (`./.ci/run` does both); without them the test fails.
 
 use std::fs::File;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -124,11 +124,7 @@ impl Drop for Proc {
 }
 
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    portcullis_registry::testutil::free_port()
 }
 
 /// Waits until `port` accepts connections; false if the process exits first or time runs out.

@@ -16,6 +16,7 @@ mod durability;
 mod features;
 mod governance;
 mod interop;
+mod scaleout;
 mod schemathesis;
 mod shutdown;
 mod tenants;

@@ -80,6 +80,9 @@ async fn ended_sessions(store: &DynStore) {
         store.ended_sessions(next).await.unwrap().0,
         vec!["s-3".to_owned()]
     );
+    // A position the store never reached (it went back): everything live again.
+    let (again, _) = store.ended_sessions(next + 1_000).await.unwrap();
+    assert_eq!(again.len(), 3, "{again:?}");
 }
 
 async fn computed_risk(store: &DynStore) {
@@ -1218,4 +1221,55 @@ async fn redis_change_feed_survives_a_dropped_subscription() {
     })
     .await
     .expect("the feed resubscribes and announces the write");
+}
+
+/// A Redis restarted without its data (no persistence, or a failover to an empty replica)
+/// starts counting revisions again from zero. A follower that had installed a later revision
+/// follows it back instead of ignoring every write until the count catches up — a suspension
+/// made then would otherwise never reach the gateways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_follows_a_redis_that_lost_its_data() {
+    let mut server = common::redis_server();
+    let store: DynStore = std::sync::Arc::new(
+        portcullis_registry::RedisStore::connect(&server.url, "lost")
+            .await
+            .expect("connect"),
+    );
+    for n in 0..5 {
+        store
+            .insert_nhi(agent("acme", &format!("before-{n}")))
+            .await
+            .expect("insert");
+    }
+    let view = std::sync::Arc::new(portcullis_registry::RegistryView::new());
+    let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = names.clone();
+    let _follower = portcullis_registry::follow(store.clone(), view.clone(), move |snap, _| {
+        *seen.lock().unwrap() = snap.nhis.iter().map(|n| n.common().name.clone()).collect();
+        Ok(())
+    })
+    .await;
+    let before = view.status().installed.expect("installed");
+    assert!(before >= 5, "{before}");
+
+    server.restart();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // Writes fail until the connection is back.
+    while store.insert_nhi(agent("acme", "after")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "no reconnect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(store.revision().await.expect("revision") < before);
+    loop {
+        if *names.lock().unwrap() == ["after"] && view.check(Duration::from_secs(5)).is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the view stayed at {:?}: {:?}",
+            view.status(),
+            names.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -1,0 +1,590 @@
+//! Several `portcullis serve` processes on one real Redis behave as one: a change made through
+//! any admin API reaches every gateway within a second, sessions move between gateways, each
+//! host follows its own policy directory; and when Redis is killed under load, the gateways
+//! keep deciding from their snapshot, refuse what needs shared state, reconnect, and no
+//! acknowledged write is lost.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use portcullis_registry::testutil::RedisServer;
+use serde_json::{Value, json};
+
+use crate::cli::shipped;
+use crate::interop::{Proc, free_port, issue_token, rpc, serve, start_sample};
+
+/// One host: a `portcullis serve` with its own policy directory.
+struct Host {
+    proc: Proc,
+    admin: String,
+    gateway: String,
+    policies: PathBuf,
+}
+
+/// Copies the shipped policy set (the `.cedar` files and the schema) into `to`.
+fn copy_policies(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("policy dir");
+    for entry in std::fs::read_dir(from).expect("shipped policies") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_owned();
+        if path.is_dir() {
+            if name != "tests" {
+                copy_policies(&path, &to.join(name));
+            }
+        } else {
+            std::fs::copy(&path, to.join(name)).expect("copy policy");
+        }
+    }
+}
+
+async fn host(dir: &Path, name: &str, sample_port: u16, redis: &str) -> (Host, PathBuf) {
+    let (admin_port, gateway_port) = (free_port(), free_port());
+    let policies = dir.join(format!("{name}-policies"));
+    copy_policies(&shipped(), &policies);
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {data:?}\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
+             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\naudit_log = \"off\"\n\
+             [gateway.rate_limits]\nshared = true\n\
+             [[gateway.upstreams]]\nname = \"sample\"\nurl = \"http://127.0.0.1:{sample_port}/mcp\"\n\
+             [store]\nbackend = \"redis\"\nredis_url = {redis:?}\nredis_prefix = \"scale\"\n\
+             [policy]\ndir = {policies:?}\nwatch = true\n\
+             [approvals]\nhold_ms = 0\n",
+            // One data directory: every host shares the signing and session keys.
+            data = dir.join("data"),
+        ),
+    )
+    .expect("config");
+    let logs = dir.join(name);
+    std::fs::create_dir_all(&logs).expect("logs");
+    let proc = serve(&config, &logs, admin_port, gateway_port).await;
+    (
+        Host {
+            proc,
+            admin: format!("http://127.0.0.1:{admin_port}"),
+            gateway: format!("http://127.0.0.1:{gateway_port}"),
+            policies,
+        },
+        config,
+    )
+}
+
+async fn send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http
+        .request(method, url)
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(10));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        }
+        // A connection refused or cut counts as its own "status".
+        Err(e) => (0, json!(e.to_string())),
+    }
+}
+
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: Value) -> (u16, Value) {
+    send(http, reqwest::Method::POST, url, token, Some(body)).await
+}
+
+/// The registry shared by the tests: tools `echo` and `transfer_funds` on the sample upstream.
+struct Fixture {
+    http: reqwest::Client,
+    root: String,
+    config: PathBuf,
+    echo: String,
+    transfer: String,
+}
+
+impl Fixture {
+    async fn new(admin: &str, config: PathBuf) -> Self {
+        let http = reqwest::Client::new();
+        let root = issue_token(&config, "root", "acme", true);
+        let mut f = Self {
+            http,
+            root,
+            config,
+            echo: String::new(),
+            transfer: String::new(),
+        };
+        f.echo = f
+            .create(
+                admin,
+                "tools",
+                json!({"name": "echo", "upstream": "sample",
+                "input_schema": {"type": "object", "properties": {"message": {"type": "string"}},
+                "required": ["message"]}}),
+            )
+            .await;
+        f.transfer = f
+            .create(
+                admin,
+                "tools",
+                json!({"name": "transfer_funds", "upstream": "sample",
+                "category": "payments", "input_schema": {"type": "object", "properties": {
+                "to": {"type": "string"}, "amount": {"type": "integer"}},
+                "required": ["to", "amount"]}}),
+            )
+            .await;
+        f
+    }
+
+    async fn create(&self, admin: &str, kind: &str, body: Value) -> String {
+        let (status, created) =
+            post(&self.http, &format!("{admin}/nhi/{kind}"), &self.root, body).await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A new agent granted `tools`, and its token.
+    async fn agent(&self, admin: &str, name: &str, tools: &[&str]) -> (String, String) {
+        let id = self.create(admin, "agents", json!({"name": name})).await;
+        for tool in tools {
+            let (status, body) = post(
+                &self.http,
+                &format!("{admin}/nhi/agents/{id}/tools/{tool}/grant"),
+                &self.root,
+                json!({}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let token = issue_token(&self.config, &id, "acme", false);
+        (id, token)
+    }
+
+    async fn echo(&self, gateway: &str, token: &str) -> (u16, Value) {
+        post(
+            &self.http,
+            &format!("{gateway}/mcp/tools/sample_echo/call"),
+            token,
+            json!({"message": "hi"}),
+        )
+        .await
+    }
+
+    async fn pay(&self, gateway: &str, token: &str) -> (u16, Value) {
+        post(
+            &self.http,
+            &format!("{gateway}/mcp/tools/sample_transfer_funds/call"),
+            token,
+            json!({"to": "acme-supplier", "amount": 25_000}),
+        )
+        .await
+    }
+}
+
+/// A refusal: the caller may not call the tool (403), or may not even know of it (404).
+const REFUSED: &[u16] = &[403, 404];
+const OK: &[u16] = &[200];
+
+/// Waits until `probe` answers one of `want` on every gateway; how long that took. Panics
+/// after `within`.
+async fn until_everywhere<F, Fut>(
+    gateways: &[&str],
+    want: &[u16],
+    within: Duration,
+    probe: F,
+) -> Duration
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = (u16, Value)>,
+{
+    let start = Instant::now();
+    for gateway in gateways {
+        loop {
+            let (status, body) = probe((*gateway).to_owned()).await;
+            if want.contains(&status) {
+                break;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{gateway} still answers {status} {body} after {:?}, not {want:?}",
+                start.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateways_on_one_redis_behave_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redis = RedisServer::start();
+    let (_sample, sample_port) = start_sample(dir.path()).await;
+    let (a, config) = host(dir.path(), "a", sample_port, &redis.url).await;
+    let (b, _) = host(dir.path(), "b", sample_port, &redis.url).await;
+    let gateways = [a.gateway.as_str(), b.gateway.as_str()];
+    let f = Fixture::new(&a.admin, config).await;
+    let (worker, token) = f.agent(&b.admin, "worker", &[&f.echo]).await;
+    let echo = |gateway: String| {
+        let token = token.clone();
+        let f = &f;
+        async move { f.echo(&gateway, &token).await }
+    };
+    // A grant made at b's admin API reaches both gateways.
+    until_everywhere(&gateways, OK, Duration::from_secs(5), echo).await;
+
+    // A session opened at one gateway continues at the other, and ends everywhere.
+    let mcp = |gateway: &str| format!("{gateway}/mcp");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "scale-probe", "version": "1"}}});
+    let (status, session, body) = rpc(&f.http, &mcp(&a.gateway), &token, None, init).await;
+    assert_eq!(status, 200, "{body}");
+    let session = session.expect("a session id");
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "sample_echo", "arguments": {"message": "moved"}}});
+    let (status, _, body) = rpc(
+        &f.http,
+        &mcp(&b.gateway),
+        &token,
+        Some(&session),
+        call.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("Echo: moved"), "{body}");
+    let resp = f
+        .http
+        .delete(mcp(&a.gateway))
+        .bearer_auth(&token)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .expect("DELETE /mcp");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let ended = Instant::now();
+    loop {
+        let (status, _, body) = rpc(
+            &f.http,
+            &mcp(&b.gateway),
+            &token,
+            Some(&session),
+            call.clone(),
+        )
+        .await;
+        if status == 404 {
+            break;
+        }
+        assert!(
+            ended.elapsed() < Duration::from_secs(1),
+            "the session ended at a still serves at b after {:?}: {status} {body}",
+            ended.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A suspension made at a's admin API stops the agent at every gateway within a second.
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/nhi/agents/{worker}/suspend", a.admin),
+        &f.root,
+        json!({"reason": "scale-out test"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let took = until_everywhere(&gateways, REFUSED, Duration::from_secs(1), echo).await;
+    eprintln!("suspension effective on both gateways after {took:?}");
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/nhi/agents/{worker}/reactivate", b.admin),
+        &f.root,
+        json!({"reason": "back"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    until_everywhere(&gateways, OK, Duration::from_secs(1), echo).await;
+
+    // A grant revoked at b's admin API is gone at every gateway within a second.
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/nhi/agents/{worker}/tools/{}/revoke", b.admin, f.echo),
+        &f.root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let took = until_everywhere(&gateways, REFUSED, Duration::from_secs(1), echo).await;
+    eprintln!("revocation effective on both gateways after {took:?}");
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/nhi/agents/{worker}/tools/{}/grant", a.admin, f.echo),
+        &f.root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    until_everywhere(&gateways, OK, Duration::from_secs(1), echo).await;
+
+    // Each host follows its own policy directory: a forbid written on a's refuses at a only,
+    // then the same written on b's refuses at b too; removing them restores both.
+    let freeze = "@id(\"freeze-tools\")\n\
+                  forbid (principal, action == Portcullis::Action::\"call_tool\", resource);\n";
+    std::fs::write(a.policies.join("freeze.cedar"), freeze).expect("write policy");
+    until_everywhere(&[&a.gateway], REFUSED, Duration::from_secs(10), echo).await;
+    assert_eq!(
+        echo(b.gateway.clone()).await.0,
+        200,
+        "b's directory did not change"
+    );
+    std::fs::write(b.policies.join("freeze.cedar"), freeze).expect("write policy");
+    until_everywhere(&[&b.gateway], REFUSED, Duration::from_secs(10), echo).await;
+    for host in [&a, &b] {
+        std::fs::remove_file(host.policies.join("freeze.cedar")).expect("remove policy");
+    }
+    until_everywhere(&gateways, OK, Duration::from_secs(10), echo).await;
+    drop((a.proc, b.proc));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut redis = RedisServer::start_durable(&dir.path().join("redis"));
+    let (_sample, sample_port) = start_sample(dir.path()).await;
+    let (a, config) = host(dir.path(), "a", sample_port, &redis.url).await;
+    let (b, _) = host(dir.path(), "b", sample_port, &redis.url).await;
+    let gateways = [a.gateway.as_str(), b.gateway.as_str()];
+    let f = Arc::new(Fixture::new(&a.admin, config).await);
+
+    // steady: no per-NHI limit (nothing shared on its path); limited: a shared bucket;
+    // payer: a payment held for an approval, approved before the outage.
+    let (steady, steady_token) = f.agent(&a.admin, "steady", &[&f.echo]).await;
+    let (limited, limited_token) = f.agent(&a.admin, "limited", &[&f.echo]).await;
+    let (_, payer_token) = f.agent(&a.admin, "payer", &[&f.transfer]).await;
+    let (outage, outage_token) = f.agent(&a.admin, "outage", &[&f.echo]).await;
+    let (status, body) = send(
+        &f.http,
+        reqwest::Method::PATCH,
+        &format!("{}/nhi/agents/{limited}", a.admin),
+        &f.root,
+        Some(json!({"rate_limit": {"requests": 1000, "per_secs": 1, "burst": 1000}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for token in [&steady_token, &limited_token, &outage_token] {
+        let probe = |gateway: String| {
+            let (f, token) = (f.clone(), token.clone());
+            async move { f.echo(&gateway, &token).await }
+        };
+        until_everywhere(&gateways, OK, Duration::from_secs(5), probe).await;
+    }
+    let (status, held) = f.pay(&a.gateway, &payer_token).await;
+    assert_eq!(status, 403, "{held}");
+    let approval = held["approval_id"]
+        .as_str()
+        .expect("an approval")
+        .to_owned();
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/approvals/{approval}/approve", b.admin),
+        &f.root,
+        json!({"comment": "checked"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Load: steady calls through both gateways, and a burst of admin writes through both
+    // admin APIs, for the whole test.
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = {
+        let (f, stop, token) = (f.clone(), stop.clone(), steady_token.clone());
+        let gateways = [a.gateway.clone(), b.gateway.clone()];
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let sent = Instant::now();
+                let (status, body) = f.echo(&gateways[n % 2], &token).await;
+                statuses.push((sent, status, body));
+                n += 1;
+            }
+            statuses
+        })
+    };
+    let writes = {
+        let (f, stop) = (f.clone(), stop.clone());
+        let admins = [a.admin.clone(), b.admin.clone()];
+        tokio::spawn(async move {
+            let (mut acknowledged, mut refused) = (Vec::new(), 0usize);
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let (status, body) = post(
+                    &f.http,
+                    &format!("{}/nhi/agents", admins[n % 2]),
+                    &f.root,
+                    json!({"name": format!("burst-{n}")}),
+                )
+                .await;
+                match status {
+                    201 => acknowledged.push(body["id"].as_str().expect("id").to_owned()),
+                    503 => refused += 1,
+                    other => panic!("an admin write answered {other} {body}"),
+                }
+                n += 1;
+                if status == 503 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            (acknowledged, refused)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    redis.kill();
+    let down = Instant::now();
+    // Redis is gone: decisions still come from the snapshot; what needs shared state is
+    // refused, on both gateways.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for gateway in gateways {
+        let asked = Instant::now();
+        let (status, body) = f.echo(gateway, &outage_token).await;
+        assert_eq!(status, 200, "decided from the snapshot: {body}");
+        let (status, body) = f.echo(gateway, &limited_token).await;
+        assert_eq!(status, 503, "a shared limit that cannot be counted: {body}");
+        let (status, body) = f.pay(gateway, &payer_token).await;
+        assert_eq!(status, 503, "an approval that cannot be consumed: {body}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(3),
+            "refusals took {:?}: fail closed, not hang",
+            asked.elapsed()
+        );
+    }
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/nhi/agents", b.admin),
+        &f.root,
+        json!({"name": "during-outage"}),
+    )
+    .await;
+    assert_eq!(
+        status, 503,
+        "no write is acknowledged without the store: {body}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500).saturating_sub(down.elapsed())).await;
+
+    redis.restart();
+    let up = Instant::now();
+    // The gateways reconnect: the shared bucket and the approval work again.
+    let limited_probe = |gateway: String| {
+        let (f, token) = (f.clone(), limited_token.clone());
+        async move { f.echo(&gateway, &token).await }
+    };
+    let took = until_everywhere(&gateways, OK, Duration::from_secs(10), limited_probe).await;
+    eprintln!("shared limits counted again {took:?} after the restart");
+    let (status, body) = f.pay(&b.gateway, &payer_token).await;
+    assert_eq!(status, 200, "the approval survived the restart: {body}");
+    let (status, body) = f.pay(&a.gateway, &payer_token).await;
+    assert_eq!(status, 403, "and is spent once: {body}");
+
+    // A change made after the restart reaches both gateways within a couple of seconds
+    // (the change feed resubscribes; the revision poll runs every second meanwhile).
+    let suspended = Instant::now();
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/nhi/agents/{steady}/suspend", b.admin),
+        &f.root,
+        json!({"reason": "after the restart"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let steady_probe = |gateway: String| {
+        let (f, token) = (f.clone(), steady_token.clone());
+        async move { f.echo(&gateway, &token).await }
+    };
+    let took = until_everywhere(&gateways, REFUSED, Duration::from_secs(2), steady_probe).await;
+    eprintln!(
+        "a suspension after the restart effective after {took:?} ({:?} after it)",
+        up.elapsed()
+    );
+
+    stop.store(true, Ordering::Relaxed);
+    let statuses = calls.await.expect("load");
+    let (acknowledged, refused) = writes.await.expect("writes");
+    // Every steady call before the suspension was decided and answered: Redis's outage
+    // cost no call that needs only the snapshot.
+    let before_suspension: Vec<_> = statuses
+        .iter()
+        .filter(|(sent, _, _)| *sent < suspended)
+        .collect();
+    assert!(
+        before_suspension.len() > 20,
+        "{} calls",
+        before_suspension.len()
+    );
+    let during_outage = before_suspension
+        .iter()
+        .filter(|(sent, _, _)| *sent > down && *sent < up)
+        .count();
+    assert!(
+        during_outage > 5,
+        "{during_outage} calls while Redis was down"
+    );
+    for (_, status, body) in &before_suspension {
+        assert_eq!(*status, 200, "a steady call failed: {body}");
+    }
+    assert!(refused > 0, "writes during the outage were refused");
+    assert!(
+        acknowledged.len() > 5,
+        "{} writes acknowledged",
+        acknowledged.len()
+    );
+    // No acknowledged write is missing, read through either admin API.
+    for (n, id) in acknowledged.iter().enumerate() {
+        let admin = if n % 2 == 0 { &a.admin } else { &b.admin };
+        let (status, body) = send(
+            &f.http,
+            reqwest::Method::GET,
+            &format!("{admin}/nhi/agents/{id}"),
+            &f.root,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "acknowledged agent {id} lost: {body}");
+    }
+    // The audit records of calls made while Redis was down are stored after it returns.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, page) = send(
+            &f.http,
+            reqwest::Method::GET,
+            &format!("{}/audit?principal={outage}&limit=1000", a.admin),
+            &f.root,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        let during = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|e| e["decision"] == "allow")
+            .count();
+        // Two before the outage (the first allowed probe at each gateway), two during it.
+        if during >= 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "audit records of the outage missing: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop((a.proc, b.proc));
+}
