@@ -73,6 +73,8 @@ pub(crate) struct PolicyConfig {
     pub(crate) dir: PathBuf,
     /// Reload on change.
     pub(crate) watch: bool,
+    /// Most decisions kept in the decision cache.
+    pub(crate) cache_capacity: u64,
 }
 
 impl Default for PolicyConfig {
@@ -80,6 +82,7 @@ impl Default for PolicyConfig {
         Self {
             dir: PathBuf::from("policies"),
             watch: true,
+            cache_capacity: portcullis_policy::EngineConfig::default().cache_capacity,
         }
     }
 }

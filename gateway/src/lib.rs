@@ -175,7 +175,8 @@ impl Gateway {
         registry: &prometheus::Registry,
         store: Option<DynStore>,
     ) -> Result<Self, Error> {
-        let metrics = metrics::Metrics::new(registry, engine.clone())
+        let ended = session::Ended::default();
+        let metrics = metrics::Metrics::new(registry, engine.clone(), ended.clone())
             .map_err(|e| Error::Config(format!("metrics: {e}")))?;
         config.check()?;
         let audit_drops = audit::Drops::new("audit", metrics.audit_dropped.clone());
@@ -224,6 +225,7 @@ impl Gateway {
                 audit: auditor,
                 store: store.clone(),
                 holds: tokio::sync::Semaphore::new(256),
+                end_later: store.clone().map(session::spawn_end_sharer),
                 store_sink: store.map(|s| {
                     let uses = audit::Drops::new("last-use", metrics.last_use_dropped.clone());
                     audit::StoreSink::spawn(s, audit_drops, uses)
@@ -235,10 +237,7 @@ impl Gateway {
                 offered: moka::sync::Cache::builder()
                     .time_to_live(discovery::KEEP)
                     .build(),
-                ended: moka::sync::Cache::builder()
-                    .max_capacity(1_000_000)
-                    .time_to_live(std::time::Duration::from_secs(24 * 3600))
-                    .build(),
+                ended,
                 pending: moka::sync::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(600))

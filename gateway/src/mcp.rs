@@ -341,12 +341,21 @@ pub(crate) async fn delete(
         }
         state.overrides.invalidate(&(id.clone(), name));
     }
-    state.ended.insert(id.clone(), ());
+    state.ended.insert(id);
     // Every other gateway on the store ends it too (within `session::ENDED_POLL`).
     if let Some(store) = &state.store {
         let until = time::OffsetDateTime::now_utc() + time::Duration::hours(24);
         if let Err(e) = store.end_session(id, until).await {
-            tracing::warn!("the ended session is not shared with other gateways: {e}");
+            tracing::warn!("the ended session is not shared with other gateways yet: {e}");
+            let queued = state
+                .end_later
+                .as_ref()
+                .is_some_and(|later| later.try_send((id.clone(), until)).is_ok());
+            if !queued {
+                tracing::error!(
+                    "too many ended sessions wait for the store: this one is ended at this gateway only"
+                );
+            }
         }
     }
     state.metrics.sessions_closed.inc();

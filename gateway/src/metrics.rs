@@ -97,7 +97,11 @@ impl Metrics {
             .inc();
     }
 
-    pub(crate) fn new(registry: &Registry, engine: Arc<Engine>) -> Result<Self, prometheus::Error> {
+    pub(crate) fn new(
+        registry: &Registry,
+        engine: Arc<Engine>,
+        ended: crate::session::Ended,
+    ) -> Result<Self, prometheus::Error> {
         let fast = vec![
             0.000_001, 0.000_005, 0.000_02, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.02,
         ];
@@ -171,7 +175,7 @@ impl Metrics {
         registry.register(Box::new(m.upstream_errors.clone()))?;
         registry.register(Box::new(m.sessions_opened.clone()))?;
         registry.register(Box::new(m.sessions_closed.clone()))?;
-        registry.register(Box::new(CacheCollector::new(engine)?))?;
+        registry.register(Box::new(CacheCollector::new(engine, ended)?))?;
         Ok(m)
     }
 }
@@ -179,6 +183,11 @@ impl Metrics {
 /// The decision cache's counters and the policy reloads, read from the engine at scrape time.
 struct CacheCollector {
     engine: Arc<Engine>,
+    ended: crate::session::Ended,
+    /// Decisions kept in the cache now.
+    entries: prometheus::IntGauge,
+    /// Ended session ids kept now.
+    ended_kept: prometheus::IntGauge,
     hits: IntCounter,
     misses: IntCounter,
     reload_failures: IntCounter,
@@ -187,9 +196,18 @@ struct CacheCollector {
 }
 
 impl CacheCollector {
-    fn new(engine: Arc<Engine>) -> Result<Self, prometheus::Error> {
+    fn new(engine: Arc<Engine>, ended: crate::session::Ended) -> Result<Self, prometheus::Error> {
         Ok(Self {
             engine,
+            ended,
+            entries: prometheus::IntGauge::new(
+                "portcullis_decision_cache_entries",
+                "Decisions kept in the cache (at most policy.cache_capacity)",
+            )?,
+            ended_kept: prometheus::IntGauge::new(
+                "portcullis_gateway_ended_sessions",
+                "Ended MCP session ids kept so that no gateway serves them again (24 h, at most a million)",
+            )?,
             hits: IntCounter::new(
                 "portcullis_decision_cache_hits_total",
                 "Decisions answered from the cache",
@@ -218,6 +236,8 @@ impl Collector for CacheCollector {
             .chain(self.misses.desc())
             .chain(self.reload_failures.desc())
             .chain(self.reload_failing.desc())
+            .chain(self.entries.desc())
+            .chain(self.ended_kept.desc())
             .collect()
     }
 
@@ -232,12 +252,18 @@ impl Collector for CacheCollector {
             .inc_by(reloads.failures.saturating_sub(self.reload_failures.get()));
         self.reload_failing
             .set(i64::from(reloads.last_error.is_some()));
+        self.entries
+            .set(i64::try_from(stats.entries).unwrap_or(i64::MAX));
+        self.ended_kept
+            .set(i64::try_from(self.ended.len()).unwrap_or(i64::MAX));
         self.hits
             .collect()
             .into_iter()
             .chain(self.misses.collect())
             .chain(self.reload_failures.collect())
             .chain(self.reload_failing.collect())
+            .chain(self.entries.collect())
+            .chain(self.ended_kept.collect())
             .collect()
     }
 }

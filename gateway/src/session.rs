@@ -41,7 +41,7 @@ pub(crate) fn spawn_ended_follower(
             match store.ended_sessions(cursor).await {
                 Ok((ids, next)) => {
                     for id in ids {
-                        state.ended.insert(id, ());
+                        state.ended.insert(&id);
                     }
                     cursor = next;
                 }
@@ -49,6 +49,77 @@ pub(crate) fn spawn_ended_follower(
             }
         }
     });
+}
+
+/// Where a gateway queues the ended sessions it could not share through the store.
+pub(crate) type EndLater = tokio::sync::mpsc::Sender<(String, time::OffsetDateTime)>;
+
+/// Shares queued ended sessions through `store`, one at a time, each retried (100 ms,
+/// doubling to 5 s) until it is written or its keeping time is over: once the store is back,
+/// every gateway ends them. This gateway refuses them meanwhile. At most 10,000 wait; past
+/// that a session is ended at this gateway only, and an error says so.
+pub(crate) fn spawn_end_sharer(store: portcullis_registry::DynStore) -> EndLater {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, time::OffsetDateTime)>(10_000);
+    tokio::spawn(async move {
+        while let Some((id, until)) = rx.recv().await {
+            let mut backoff = std::time::Duration::from_millis(100);
+            while time::OffsetDateTime::now_utc() < until {
+                match store.end_session(&id, until).await {
+                    Ok(()) => {
+                        tracing::info!("an ended session is shared with the other gateways");
+                        break;
+                    }
+                    Err(_) => {
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// Sessions ended anywhere on the store (a sealed id cannot be recalled otherwise), kept
+/// 24 h, at most a million. Each is kept as 128 bits of the SHA-256 of its id rather than the
+/// id (several hundred bytes sealed): a full set costs tens of megabytes, not hundreds.
+#[derive(Clone)]
+pub(crate) struct Ended(moka::sync::Cache<u128, ()>);
+
+impl Default for Ended {
+    fn default() -> Self {
+        Self(
+            // LRU, not moka's default TinyLFU: a newly ended id must always be admitted, even
+            // when the set is full (the oldest goes first).
+            moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .time_to_live(std::time::Duration::from_secs(24 * 3600))
+                .build(),
+        )
+    }
+}
+
+impl Ended {
+    fn key(id: &str) -> u128 {
+        use sha2::Digest as _;
+        let digest: [u8; 32] = sha2::Sha256::digest(id.as_bytes()).into();
+        u128::from_le_bytes(*digest.first_chunk::<16>().unwrap_or(&[0; 16]))
+    }
+
+    pub(crate) fn insert(&self, id: &str) {
+        self.0.insert(Self::key(id), ());
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.0.contains_key(&Self::key(id))
+    }
+
+    /// How many are kept (read at a metrics scrape: settles the cache's pending work first).
+    pub(crate) fn len(&self) -> u64 {
+        self.0.run_pending_tasks();
+        self.0.entry_count()
+    }
 }
 
 /// How a request relates to an MCP session.
@@ -74,7 +145,7 @@ impl Conversation {
             .get("mcp-session-id")
             .and_then(|v| v.to_str().ok())
             .ok_or(Error::SessionMissing)?;
-        if state.ended.contains_key(id) {
+        if state.ended.contains(id) {
             return Err(Error::SessionUnknown);
         }
         let opened = state

@@ -55,6 +55,9 @@ pub(crate) struct State {
     pub(crate) store: Option<portcullis_registry::DynStore>,
     /// Calls that may be held open for an approver at once.
     pub(crate) holds: tokio::sync::Semaphore,
+    /// Ended sessions to share through the store once it answers again (it did not at the
+    /// `DELETE`); `None` without a store.
+    pub(crate) end_later: Option<crate::session::EndLater>,
     /// Requests being handled now.
     pub(crate) requests_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// The process's own rate-limit buckets.
@@ -64,7 +67,7 @@ pub(crate) struct State {
     /// (upstream, family) → its list as the gateway's own session sees it (`discovery`, 30 s).
     pub(crate) offered: moka::sync::Cache<(String, crate::discovery::Family), Arc<Vec<Value>>>,
     /// Sessions ended with DELETE on this instance (sealed ids cannot be recalled otherwise).
-    pub(crate) ended: moka::sync::Cache<String, ()>,
+    pub(crate) ended: crate::session::Ended,
     /// (client session, gateway id) → a server-to-client request awaiting the client's
     /// answer.
     pub(crate) pending: moka::sync::Cache<(String, String), Arc<Pending>>,

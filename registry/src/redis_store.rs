@@ -344,12 +344,21 @@ static PURGE_APPROVALS: LazyLock<Script> = LazyLock::new(|| {
 /// KEYS: the ended-session log, its counter. ARGV: `until_ms|id`. Keeps the newest million.
 static END_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
+        "if redis.call('EXISTS', KEYS[3]) == 0 then\n",
+        "  local t = redis.call('TIME')\n",
+        "  redis.call('SET', KEYS[3], (tonumber(t[1]) * 1000000 + tonumber(t[2])) % 16777215 + 1)\n",
+        "end\n",
         "local seq = redis.call('INCR', KEYS[2])\n",
         "redis.call('ZADD', KEYS[1], seq, seq .. '|' .. ARGV[1])\n",
         "redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -1000001)\n",
         "return seq\n"
     ))
 });
+
+/// Ended-session positions: the log's epoch (24 bits) above its sequence number (40 bits).
+const SEQ_BITS: u32 = 40;
+const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+const EPOCH_MASK: u64 = (1 << 24) - 1;
 
 /// GCRA on the server's clock. KEYS: the bucket. ARGV: interval (µs), burst. Returns 0 when a
 /// token was taken, else how many µs until one is.
@@ -1362,6 +1371,7 @@ impl Store for RedisStore {
         let _: u64 = END_SESSION
             .key(format!("{}:ended", self.keys.p))
             .key(format!("{}:endedseq", self.keys.p))
+            .key(format!("{}:endedepoch", self.keys.p))
             .arg(format!("{}|{id}", ms(until)))
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -1369,16 +1379,22 @@ impl Store for RedisStore {
     }
 
     async fn ended_sessions(&self, after: u64) -> Result<(Vec<String>, u64), StoreError> {
-        let newest: Option<u64> = redis::cmd("GET")
+        // A position is the log's epoch (set when its first entry is written, so a server that
+        // lost its data starts a new one) above the sequence number of the last entry read.
+        let (epoch, newest): (Option<u64>, Option<u64>) = redis::cmd("MGET")
+            .arg(format!("{}:endedepoch", self.keys.p))
             .arg(format!("{}:endedseq", self.keys.p))
             .query_async(&mut self.conn.clone())
             .await?;
-        // A position past the newest: the server went back (restarted without its data, or
-        // restored). Read it all again rather than miss every session ended from here.
-        let after = if newest.unwrap_or(0) < after {
+        let epoch = epoch.unwrap_or(0) & EPOCH_MASK;
+        let (after_epoch, after_seq) = (after >> SEQ_BITS, after & SEQ_MASK);
+        // Another epoch, or a position past the newest: the server went back (restarted
+        // without its data, or restored). Read it all again rather than miss every session
+        // ended since.
+        let after = if after_epoch != epoch || newest.unwrap_or(0) < after_seq {
             0
         } else {
-            after
+            after_seq
         };
         let entries: Vec<(String, u64)> = redis::cmd("ZRANGEBYSCORE")
             .arg(format!("{}:ended", self.keys.p))
@@ -1391,7 +1407,7 @@ impl Store for RedisStore {
             .query_async(&mut self.conn.clone())
             .await?;
         let now = ms(time::OffsetDateTime::now_utc());
-        let next = entries.last().map_or(after, |(_, seq)| *seq);
+        let next = (epoch << SEQ_BITS) | entries.last().map_or(after, |(_, seq)| *seq);
         let ids = entries
             .into_iter()
             .filter_map(|(member, _)| {

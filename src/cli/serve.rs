@@ -28,8 +28,13 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     };
 
     let engine = Arc::new(
-        Engine::from_dir(&config.policy.dir, EngineConfig::default())
-            .with_context(|| format!("policies in {} do not load", config.policy.dir.display()))?,
+        Engine::from_dir(
+            &config.policy.dir,
+            EngineConfig {
+                cache_capacity: config.policy.cache_capacity,
+            },
+        )
+        .with_context(|| format!("policies in {} do not load", config.policy.dir.display()))?,
     );
     let _watcher = if config.policy.watch {
         Some(

@@ -14,7 +14,7 @@ use crate::cli::{bin, shipped};
 use crate::interop::{INSTALL, Proc, free_port, interop_dir, issue_token, serve, wait_listening};
 
 /// The SDK echo agent on a free loopback port.
-async fn start_agent(logs: &Path) -> (Proc, u16) {
+pub(crate) async fn start_agent(logs: &Path) -> (Proc, u16) {
     let python = interop_dir().join(".venv/bin/python");
     assert!(
         python.is_file(),
@@ -120,7 +120,7 @@ impl Gw {
     }
 }
 
-fn send_params(text: &str) -> Value {
+pub(crate) fn send_params(text: &str) -> Value {
     json!({
         "message": {"messageId": uuid::Uuid::new_v4().to_string(), "role": "ROLE_USER",
             "parts": [{"text": text}]},

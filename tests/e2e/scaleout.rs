@@ -39,11 +39,20 @@ fn copy_policies(from: &Path, to: &Path) {
     }
 }
 
-async fn host(dir: &Path, name: &str, sample_port: u16, redis: &str) -> (Host, PathBuf) {
+async fn host(
+    dir: &Path,
+    name: &str,
+    sample_port: u16,
+    agent_port: Option<u16>,
+    redis: &str,
+) -> (Host, PathBuf) {
     let (admin_port, gateway_port) = (free_port(), free_port());
     let policies = dir.join(format!("{name}-policies"));
     copy_policies(&shipped(), &policies);
     let config = dir.join(format!("{name}.toml"));
+    let a2a = agent_port.map_or_else(String::new, |port| {
+        format!("[[gateway.a2a_upstreams]]\nname = \"echo\"\nurl = \"http://127.0.0.1:{port}/\"\n")
+    });
     std::fs::write(
         &config,
         format!(
@@ -52,6 +61,7 @@ async fn host(dir: &Path, name: &str, sample_port: u16, redis: &str) -> (Host, P
              [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\naudit_log = \"off\"\n\
              [gateway.rate_limits]\nshared = true\n\
              [[gateway.upstreams]]\nname = \"sample\"\nurl = \"http://127.0.0.1:{sample_port}/mcp\"\n\
+             {a2a}\
              [store]\nbackend = \"redis\"\nredis_url = {redis:?}\nredis_prefix = \"scale\"\n\
              [policy]\ndir = {policies:?}\nwatch = true\n\
              [approvals]\nhold_ms = 0\n",
@@ -228,8 +238,9 @@ async fn gateways_on_one_redis_behave_as_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let redis = RedisServer::start();
     let (_sample, sample_port) = start_sample(dir.path()).await;
-    let (a, config) = host(dir.path(), "a", sample_port, &redis.url).await;
-    let (b, _) = host(dir.path(), "b", sample_port, &redis.url).await;
+    let (_agent, agent_port) = crate::a2a::start_agent(dir.path()).await;
+    let (a, config) = host(dir.path(), "a", sample_port, Some(agent_port), &redis.url).await;
+    let (b, _) = host(dir.path(), "b", sample_port, Some(agent_port), &redis.url).await;
     let gateways = [a.gateway.as_str(), b.gateway.as_str()];
     let f = Fixture::new(&a.admin, config).await;
     let (worker, token) = f.agent(&b.admin, "worker", &[&f.echo]).await;
@@ -333,6 +344,79 @@ async fn gateways_on_one_redis_behave_as_one() {
     assert_eq!(status, 200, "{body}");
     until_everywhere(&gateways, OK, Duration::from_secs(1), echo).await;
 
+    // An A2A task created through a belongs to its sender at b too: the sender reads it
+    // there, another agent of the tenant with its own calling edge does not find it.
+    let echo_agent = f
+        .create(
+            &a.admin,
+            "agents",
+            json!({"name": "echo", "a2a_upstream": "echo"}),
+        )
+        .await;
+    let (planner, planner_token) = f.agent(&a.admin, "planner", &[]).await;
+    let (researcher, researcher_token) = f.agent(&a.admin, "researcher", &[]).await;
+    for caller in [&planner, &researcher] {
+        let (status, body) = post(
+            &f.http,
+            &format!("{}/nhi/{caller}/call/{echo_agent}/grant", b.admin),
+            &f.root,
+            json!({"permission_type": "calling"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let a2a = |gateway: &str, token: &str, method: &str, params: Value| {
+        let (http, url, token) = (
+            f.http.clone(),
+            format!("{gateway}/a2a/{echo_agent}"),
+            token.to_owned(),
+        );
+        let body = json!({"jsonrpc": "2.0", "id": "c-1", "method": method, "params": params});
+        async move {
+            let resp = http
+                .post(url)
+                .bearer_auth(token)
+                .header("a2a-version", "1.0")
+                .json(&body)
+                .send()
+                .await
+                .expect("a2a request");
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let list_probe = |gateway: String| a2a(&gateway, &researcher_token, "ListTasks", json!({}));
+    until_everywhere(&gateways, OK, Duration::from_secs(5), list_probe).await;
+    let (status, created) = a2a(
+        &a.gateway,
+        &planner_token,
+        "SendMessage",
+        crate::a2a::send_params("hold"),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let task = created["result"]["task"]["id"]
+        .as_str()
+        .expect("task id")
+        .to_owned();
+    let (status, got) = a2a(&b.gateway, &planner_token, "GetTask", json!({"id": task})).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["result"]["id"], task.as_str(), "{got}");
+    let (status, got) = a2a(
+        &b.gateway,
+        &researcher_token,
+        "GetTask",
+        json!({"id": task}),
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(
+        got["error"]["code"], -32001,
+        "not the researcher's task: {got}"
+    );
+
     // Each host follows its own policy directory: a forbid written on a's refuses at a only,
     // then the same written on b's refuses at b too; removing them restores both.
     let freeze = "@id(\"freeze-tools\")\n\
@@ -358,8 +442,8 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut redis = RedisServer::start_durable(&dir.path().join("redis"));
     let (_sample, sample_port) = start_sample(dir.path()).await;
-    let (a, config) = host(dir.path(), "a", sample_port, &redis.url).await;
-    let (b, _) = host(dir.path(), "b", sample_port, &redis.url).await;
+    let (a, config) = host(dir.path(), "a", sample_port, None, &redis.url).await;
+    let (b, _) = host(dir.path(), "b", sample_port, None, &redis.url).await;
     let gateways = [a.gateway.as_str(), b.gateway.as_str()];
     let f = Arc::new(Fixture::new(&a.admin, config).await);
 
@@ -400,6 +484,38 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     .await;
     assert_eq!(status, 200, "{body}");
 
+    // A session of `outage`'s, opened at a, serving at b.
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "scale-probe", "version": "1"}}});
+    let (status, session, body) = rpc(
+        &f.http,
+        &format!("{}/mcp", a.gateway),
+        &outage_token,
+        None,
+        init,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let session = session.expect("a session id");
+    let in_session = |gateway: String| {
+        let (f, token, session) = (f.clone(), outage_token.clone(), session.clone());
+        async move {
+            let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "sample_echo", "arguments": {"message": "s"}}});
+            let (status, _, body) = rpc(
+                &f.http,
+                &format!("{gateway}/mcp"),
+                &token,
+                Some(&session),
+                call,
+            )
+            .await;
+            (status, body)
+        }
+    };
+    assert_eq!(in_session(b.gateway.clone()).await.0, 200);
+
     // Load: steady calls through both gateways, and a burst of admin writes through both
     // admin APIs, for the whole test.
     let stop = Arc::new(AtomicBool::new(false));
@@ -410,9 +526,8 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
             let mut statuses = Vec::new();
             let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                let sent = Instant::now();
                 let (status, body) = f.echo(&gateways[n % 2], &token).await;
-                statuses.push((sent, status, body));
+                statuses.push((Instant::now(), status, body));
                 n += 1;
             }
             statuses
@@ -438,15 +553,16 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
                     other => panic!("an admin write answered {other} {body}"),
                 }
                 n += 1;
-                if status == 503 {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                // A steady stream, not a flood: each write makes every gateway read a new
+                // snapshot.
+                tokio::time::sleep(Duration::from_millis(25)).await;
             }
             (acknowledged, refused)
         })
     };
     tokio::time::sleep(Duration::from_millis(700)).await;
 
+    let down_at = time::OffsetDateTime::now_utc();
     redis.kill();
     let down = Instant::now();
     // Redis is gone: decisions still come from the snapshot; what needs shared state is
@@ -460,6 +576,14 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
         assert_eq!(status, 503, "a shared limit that cannot be counted: {body}");
         let (status, body) = f.pay(gateway, &payer_token).await;
         assert_eq!(status, 503, "an approval that cannot be consumed: {body}");
+        let (status, body) = post(
+            &f.http,
+            &format!("{gateway}/mcp/tools/sample_transfer_funds/call"),
+            &payer_token,
+            json!({"to": "acme-supplier", "amount": 30_000}),
+        )
+        .await;
+        assert_eq!(status, 503, "an approval that cannot be opened: {body}");
         assert!(
             asked.elapsed() < Duration::from_secs(3),
             "refusals took {:?}: fail closed, not hang",
@@ -477,8 +601,21 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
         status, 503,
         "no write is acknowledged without the store: {body}"
     );
+    // A session ended at a while Redis is down: refused there at once, and everywhere once
+    // Redis is back.
+    let resp = f
+        .http
+        .delete(format!("{}/mcp", a.gateway))
+        .bearer_auth(&outage_token)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .expect("DELETE /mcp");
+    assert_eq!(resp.status(), 204);
+    assert_eq!(in_session(a.gateway.clone()).await.0, 404);
     tokio::time::sleep(Duration::from_millis(1500).saturating_sub(down.elapsed())).await;
 
+    let up_at = time::OffsetDateTime::now_utc();
     redis.restart();
     let up = Instant::now();
     // The gateways reconnect: the shared bucket and the approval work again.
@@ -490,6 +627,8 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     eprintln!("shared limits counted again {took:?} after the restart");
     let (status, body) = f.pay(&b.gateway, &payer_token).await;
     assert_eq!(status, 200, "the approval survived the restart: {body}");
+    let took = until_everywhere(&[&b.gateway], &[404], Duration::from_secs(8), in_session).await;
+    eprintln!("the session ended during the outage refused at b after another {took:?}");
     let (status, body) = f.pay(&a.gateway, &payer_token).await;
     assert_eq!(status, 403, "and is spent once: {body}");
 
@@ -508,7 +647,7 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
         let (f, token) = (f.clone(), steady_token.clone());
         async move { f.echo(&gateway, &token).await }
     };
-    let took = until_everywhere(&gateways, REFUSED, Duration::from_secs(2), steady_probe).await;
+    let took = until_everywhere(&gateways, REFUSED, Duration::from_secs(3), steady_probe).await;
     eprintln!(
         "a suspension after the restart effective after {took:?} ({:?} after it)",
         up.elapsed()
@@ -521,7 +660,7 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     // cost no call that needs only the snapshot.
     let before_suspension: Vec<_> = statuses
         .iter()
-        .filter(|(sent, _, _)| *sent < suspended)
+        .filter(|(answered, _, _)| *answered < suspended)
         .collect();
     assert!(
         before_suspension.len() > 20,
@@ -530,7 +669,7 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     );
     let during_outage = before_suspension
         .iter()
-        .filter(|(sent, _, _)| *sent > down && *sent < up)
+        .filter(|(answered, _, _)| *answered > down && *answered < up)
         .count();
     assert!(
         during_outage > 5,
@@ -558,26 +697,32 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
         .await;
         assert_eq!(status, 200, "acknowledged agent {id} lost: {body}");
     }
-    // The audit records of calls made while Redis was down are stored after it returns.
+    // The audit records of the calls `outage` made while Redis was down (one at each gateway)
+    // are stored after it returns.
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("a time")
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let (status, page) = send(
-            &f.http,
-            reqwest::Method::GET,
-            &format!("{}/audit?principal={outage}&limit=1000", a.admin),
-            &f.root,
-            None,
-        )
-        .await;
-        assert_eq!(status, 200, "{page}");
-        let during = page["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .filter(|e| e["decision"] == "allow")
-            .count();
-        // Two before the outage (the first allowed probe at each gateway), two during it.
-        if during >= 4 {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("principal", &outage)
+            .append_pair("decision", "allow")
+            .append_pair("from", &rfc3339(down_at))
+            .append_pair("to", &rfc3339(up_at))
+            .append_pair("limit", "1000")
+            .finish();
+        let resp = f
+            .http
+            .get(format!("{}/audit?{query}", a.admin))
+            .bearer_auth(&f.root)
+            .send()
+            .await
+            .expect("audit");
+        assert_eq!(resp.status(), 200);
+        let page: Value = resp.json().await.expect("audit page");
+        let during = page["items"].as_array().expect("items").len();
+        if during >= 2 {
             break;
         }
         assert!(

@@ -394,6 +394,7 @@ async fn metrics_count_calls_decisions_and_upstream_failures() {
         "{m}"
     );
     assert!(m.contains("portcullis_decision_cache_misses_total"), "{m}");
+    assert!(m.contains("portcullis_decision_cache_entries "), "{m}");
     assert!(
         m.contains("portcullis_gateway_upstream_seconds_count{upstream=\"files\"} 2"),
         "{m}"

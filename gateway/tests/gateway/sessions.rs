@@ -102,6 +102,8 @@ async fn delete_ends_the_session_upstream_too() {
         !w.seen.deleted.lock().is_empty(),
         "the upstream session was closed"
     );
+    let m = w.metrics();
+    assert!(m.contains("portcullis_gateway_ended_sessions 1"), "{m}");
     let resp = w
         .http
         .get(&w.url)

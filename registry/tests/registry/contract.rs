@@ -1251,6 +1251,14 @@ async fn a_follower_follows_a_redis_that_lost_its_data() {
     .await;
     let before = view.status().installed.expect("installed");
     assert!(before >= 5, "{before}");
+    let until = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    for n in 0..3 {
+        store
+            .end_session(&format!("old-{n}"), until)
+            .await
+            .expect("end");
+    }
+    let (_, cursor) = store.ended_sessions(0).await.expect("ended");
 
     server.restart();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -1260,6 +1268,16 @@ async fn a_follower_follows_a_redis_that_lost_its_data() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(store.revision().await.expect("revision") < before);
+    // The ended-session log starts again too, past the old cursor's sequence number before
+    // anyone reads it: a reader at the old cursor still gets every new entry.
+    for n in 0..5 {
+        store
+            .end_session(&format!("new-{n}"), until)
+            .await
+            .expect("end");
+    }
+    let (ids, _) = store.ended_sessions(cursor).await.expect("ended");
+    assert_eq!(ids.len(), 5, "{ids:?}");
     loop {
         if *names.lock().unwrap() == ["after"] && view.check(Duration::from_secs(5)).is_ok() {
             break;
