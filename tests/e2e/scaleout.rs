@@ -1,6 +1,7 @@
 //! Several `portcullis serve` processes on one real Redis behave as one: a change made through
-//! any admin API reaches every gateway within a second, sessions move between gateways, each
-//! host follows its own policy directory; and when Redis is killed under load, the gateways
+//! any admin API (a suspension, a revoked grant or lease) reaches every gateway within a
+//! second, sessions and A2A tasks move between gateways, each host follows its own policy
+//! directory; and when Redis is killed under load, the gateways
 //! keep deciding from their snapshot, refuse what needs shared state, reconnect, and no
 //! acknowledged write is lost.
 
@@ -9,11 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use portcullis_registry::testutil::RedisServer;
 use serde_json::{Value, json};
 
 use crate::cli::shipped;
-use crate::interop::{Proc, free_port, issue_token, rpc, serve, start_sample};
+use crate::interop::{Proc, free_port, issue_token, rpc, serve, start_sample, wait_listening};
 
 /// One host: a `portcullis serve` with its own policy directory.
 struct Host {
@@ -39,34 +41,40 @@ fn copy_policies(from: &Path, to: &Path) {
     }
 }
 
+/// A `portcullis serve` named `name` on `redis`, with the sample upstream, `upstreams` (more
+/// TOML upstream tables), and the vault's master key file shared by every host.
 async fn host(
     dir: &Path,
     name: &str,
     sample_port: u16,
-    agent_port: Option<u16>,
+    upstreams: &str,
     redis: &str,
 ) -> (Host, PathBuf) {
     let (admin_port, gateway_port) = (free_port(), free_port());
     let policies = dir.join(format!("{name}-policies"));
     copy_policies(&shipped(), &policies);
     let config = dir.join(format!("{name}.toml"));
-    let a2a = agent_port.map_or_else(String::new, |port| {
-        format!("[[gateway.a2a_upstreams]]\nname = \"echo\"\nurl = \"http://127.0.0.1:{port}/\"\n")
-    });
+    let data = dir.join("data");
+    let keys = data.join("vault.keys");
+    if !keys.exists() {
+        std::fs::create_dir_all(&data).expect("data dir");
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        std::fs::write(&keys, format!("k1 {key}\n")).expect("vault keys");
+    }
     std::fs::write(
         &config,
         format!(
+            // One data directory: every host shares the signing, session and vault keys.
             "data_dir = {data:?}\n\
              [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
              [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\naudit_log = \"off\"\n\
              [gateway.rate_limits]\nshared = true\n\
              [[gateway.upstreams]]\nname = \"sample\"\nurl = \"http://127.0.0.1:{sample_port}/mcp\"\n\
-             {a2a}\
+             {upstreams}\
              [store]\nbackend = \"redis\"\nredis_url = {redis:?}\nredis_prefix = \"scale\"\n\
              [policy]\ndir = {policies:?}\nwatch = true\n\
-             [approvals]\nhold_ms = 0\n",
-            // One data directory: every host shares the signing and session keys.
-            data = dir.join("data"),
+             [approvals]\nhold_ms = 0\n\
+             [vault]\nmaster_key_file = {keys:?}\n",
         ),
     )
     .expect("config");
@@ -199,6 +207,9 @@ impl Fixture {
     }
 }
 
+/// The locked upstream's key: only the vault holds it.
+const LOCKED_KEY: &str = "locked-e2e-key";
+
 /// A refusal: the caller may not call the tool (403), or may not even know of it (404).
 const REFUSED: &[u16] = &[403, 404];
 const OK: &[u16] = &[200];
@@ -239,8 +250,21 @@ async fn gateways_on_one_redis_behave_as_one() {
     let redis = RedisServer::start();
     let (_sample, sample_port) = start_sample(dir.path()).await;
     let (_agent, agent_port) = crate::a2a::start_agent(dir.path()).await;
-    let (a, config) = host(dir.path(), "a", sample_port, Some(agent_port), &redis.url).await;
-    let (b, _) = host(dir.path(), "b", sample_port, Some(agent_port), &redis.url).await;
+    // An upstream that answers only with its key, which only the vault holds.
+    let locked_port = free_port();
+    let mut cmd = crate::cli::bin();
+    cmd.args(["sample-server", "--require-api-key", "--listen"])
+        .arg(format!("127.0.0.1:{locked_port}"))
+        .env("SAMPLE_API_KEY", LOCKED_KEY);
+    let mut locked = Proc::spawn("locked sample", cmd, dir.path().join("locked.log"));
+    assert!(wait_listening(&mut locked, locked_port, Duration::from_secs(30)).await);
+    let upstreams = format!(
+        "[[gateway.upstreams]]\nname = \"locked\"\nurl = \"http://127.0.0.1:{locked_port}/mcp\"\n\
+         [gateway.upstreams.credential]\nsecret = \"locked-key\"\nheader = \"x-api-key\"\n\
+         [[gateway.a2a_upstreams]]\nname = \"echo\"\nurl = \"http://127.0.0.1:{agent_port}/\"\n"
+    );
+    let (a, config) = host(dir.path(), "a", sample_port, &upstreams, &redis.url).await;
+    let (b, _) = host(dir.path(), "b", sample_port, &upstreams, &redis.url).await;
     let gateways = [a.gateway.as_str(), b.gateway.as_str()];
     let f = Fixture::new(&a.admin, config).await;
     let (worker, token) = f.agent(&b.admin, "worker", &[&f.echo]).await;
@@ -344,6 +368,69 @@ async fn gateways_on_one_redis_behave_as_one() {
     assert_eq!(status, 200, "{body}");
     until_everywhere(&gateways, OK, Duration::from_secs(1), echo).await;
 
+    // A lease issued at a's admin API puts the vault's key on the worker's calls to the
+    // locked upstream through both gateways; revoked at b's, it is gone at both within a
+    // second (the call is refused before anything is sent).
+    let locked_echo = f
+        .create(
+            &a.admin,
+            "tools",
+            json!({"name": "echo", "upstream": "locked",
+            "input_schema": {"type": "object", "properties": {"message": {"type": "string"}},
+            "required": ["message"]}}),
+        )
+        .await;
+    let (status, body) = post(
+        &f.http,
+        &format!("{}/nhi/agents/{worker}/tools/{locked_echo}/grant", a.admin),
+        &f.root,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let secret = f
+        .create(
+            &a.admin,
+            &format!("{locked_echo}/vault/secrets"),
+            json!({
+            "name": "locked-key", "secret_value": LOCKED_KEY, "secret_type": "api_key"}),
+        )
+        .await;
+    let lease = f
+        .create(
+            &a.admin,
+            &format!("{locked_echo}/vault/leases"),
+            json!({
+            "secret_id": secret, "ttl_seconds": 600, "consumer_nhi_id": worker}),
+        )
+        .await;
+    let locked_call = |gateway: String| {
+        let (http, token) = (f.http.clone(), token.clone());
+        async move {
+            post(
+                &http,
+                &format!("{gateway}/mcp/tools/locked_echo/call"),
+                &token,
+                json!({"message": "with the key"}),
+            )
+            .await
+        }
+    };
+    until_everywhere(&gateways, OK, Duration::from_secs(5), locked_call).await;
+    let (status, body) = send(
+        &f.http,
+        reqwest::Method::DELETE,
+        &format!("{}/nhi/{locked_echo}/vault/leases/{lease}", b.admin),
+        &f.root,
+        None,
+    )
+    .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let took = until_everywhere(&gateways, &[403], Duration::from_secs(1), locked_call).await;
+    eprintln!("lease revocation effective on both gateways after {took:?}");
+    let (_, body) = locked_call(a.gateway.clone()).await;
+    assert_eq!(body["error"], "credential_unavailable", "{body}");
+
     // An A2A task created through a belongs to its sender at b too: the sender reads it
     // there, another agent of the tenant with its own calling edge does not find it.
     let echo_agent = f
@@ -442,8 +529,8 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut redis = RedisServer::start_durable(&dir.path().join("redis"));
     let (_sample, sample_port) = start_sample(dir.path()).await;
-    let (a, config) = host(dir.path(), "a", sample_port, None, &redis.url).await;
-    let (b, _) = host(dir.path(), "b", sample_port, None, &redis.url).await;
+    let (a, config) = host(dir.path(), "a", sample_port, "", &redis.url).await;
+    let (b, _) = host(dir.path(), "b", sample_port, "", &redis.url).await;
     let gateways = [a.gateway.as_str(), b.gateway.as_str()];
     let f = Arc::new(Fixture::new(&a.admin, config).await);
 
@@ -725,10 +812,21 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
         if during >= 2 {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "audit records of the outage missing: {page}"
-        );
+        if Instant::now() >= deadline {
+            let (_, all) = send(
+                &f.http,
+                reqwest::Method::GET,
+                &format!("{}/audit?principal={outage}&limit=1000", a.admin),
+                &f.root,
+                None,
+            )
+            .await;
+            panic!(
+                "audit records of the outage ({} to {}) missing: {page}\nall of them: {all}",
+                rfc3339(down_at),
+                rfc3339(up_at)
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop((a.proc, b.proc));

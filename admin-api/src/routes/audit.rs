@@ -33,6 +33,9 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 const SCAN: usize = 50_000;
 /// How many events the store is asked for at a time.
 const PAGE: usize = 500;
+/// How long after it happened a record is assumed stored, at most (the gateway's batches, a
+/// store outage): a `from` query reads this far past it before it stops.
+const STORED_WITHIN_MS: i64 = 15 * 60 * 1000;
 
 /// Route segments that name the action of a `POST`.
 const VERBS: [&str; 16] = [
@@ -199,11 +202,14 @@ async fn query(
         for (at, record) in page {
             scanned += 1;
             cursor = Some(at.clone());
-            if from.is_some_and(|f| record.at_ms < f) {
-                // Older than the range, and so is everything after it.
+            // The trail is in the order records were stored, which is the order they happened
+            // only roughly: a gateway stores its records in batches, and keeps them through a
+            // store outage. A record older than `from` by more than that delay ends the scan.
+            if from.is_some_and(|f| record.at_ms < f.saturating_sub(STORED_WITHIN_MS)) {
                 break 'pages;
             }
-            let in_range = to.is_none_or(|t| record.at_ms <= t);
+            let in_range =
+                from.is_none_or(|f| record.at_ms >= f) && to.is_none_or(|t| record.at_ms <= t);
             let event: Value = serde_json::from_str(record.event.get()).unwrap_or(Value::Null);
             if in_range
                 && wanted(&event, "principal", &q.principal)
