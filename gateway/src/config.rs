@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+/// The most data-plane threads `gateway.threads` may ask for.
+const MAX_THREADS: usize = 1024;
+
 /// The data plane.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -42,6 +45,9 @@ pub struct GatewayConfig {
     /// External token issuers (OIDC providers and the like) whose tokens the gateway accepts
     /// beside its own HS256 ones, verified with the keys each publishes as a JWKS.
     pub issuers: Vec<IssuerConfig>,
+    /// Worker threads of the data plane's own runtime (apart from the admin API and the
+    /// background work). Default: the cores this process may run on.
+    pub threads: Option<usize>,
     /// Approvals (the top-level `[approvals]` of the server's configuration).
     #[serde(skip)]
     pub approvals: portcullis_registry::approval::ApprovalConfig,
@@ -63,6 +69,7 @@ impl Default for GatewayConfig {
             drain_ms: 10_000,
             rate_limits: crate::ratelimit::RateLimits::default(),
             issuers: Vec::new(),
+            threads: None,
             approvals: portcullis_registry::approval::ApprovalConfig::default(),
         }
     }
@@ -280,6 +287,13 @@ impl GatewayConfig {
 
     fn problems(&self) -> Result<(), String> {
         self.rate_limits.check()?;
+        if let Some(n) = self.threads
+            && !(1..=MAX_THREADS).contains(&n)
+        {
+            return Err(format!(
+                "gateway.threads must be 1 to {MAX_THREADS}, got {n}"
+            ));
+        }
         let mut names = HashSet::new();
         let a2a: Vec<UpstreamConfig> = self
             .a2a_upstreams
@@ -519,5 +533,31 @@ mod tests {
             "issuers": [{"issuer": "i", "jwks_url": "http://127.0.0.1:1/jwks", "audience": "a"}]
         }));
         assert!(no_tenants.unwrap_err().to_string().contains("tenants"));
+    }
+
+    #[test]
+    fn threads_are_checked() {
+        for (threads, ok) in [
+            (None, true),
+            (Some(1), true),
+            (Some(0), false),
+            (Some(5000), false),
+        ] {
+            let c = GatewayConfig {
+                threads,
+                ..Default::default()
+            };
+            assert_eq!(c.check().is_ok(), ok, "{threads:?}");
+        }
+        let zero = GatewayConfig {
+            threads: Some(0),
+            ..Default::default()
+        };
+        assert!(
+            zero.check()
+                .unwrap_err()
+                .to_string()
+                .contains("gateway.threads")
+        );
     }
 }

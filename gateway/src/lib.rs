@@ -92,6 +92,20 @@ pub struct GatewayHandle {
     state: Arc<state::State>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// The data plane's own runtime; shut down (without blocking) when the handle goes.
+    _runtime: DataPlane,
+}
+
+/// Owns the data plane's runtime. A runtime may not be dropped inside another runtime's
+/// context (where a handle is usually dropped), so it is let go in the background.
+struct DataPlane(Option<tokio::runtime::Runtime>);
+
+impl Drop for DataPlane {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for GatewayHandle {
@@ -314,8 +328,10 @@ impl Gateway {
         out
     }
 
-    /// Starts listening on the configured address (port 0 picks a free one), on the
-    /// current tokio runtime, and starts fetching the external issuers' key sets.
+    /// Starts listening on the configured address (port 0 picks a free one). Requests are
+    /// served on the data plane's own runtime (`gateway.threads` workers); the background
+    /// work (the external issuers' key sets, pinned tool definitions, sessions ended
+    /// elsewhere) runs on the current one.
     pub fn start(&self) -> std::io::Result<GatewayHandle> {
         use std::os::fd::IntoRawFd;
         let listener = std::net::TcpListener::bind(self.state.config.listen)?;
@@ -357,14 +373,24 @@ impl Gateway {
         pinning::spawn_refresh(self.state.clone(), watch.clone());
         session::spawn_ended_follower(self.state.clone(), watch.clone());
         let fds = Arc::new(parking_lot::Mutex::new(fds));
-        let task = tokio::spawn(async move {
+        let threads = self.state.config.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("portcullis-gateway")
+            .enable_all()
+            .build()?;
+        let task = runtime.spawn(async move {
             service.start_service(Some(fds), watch, 1).await;
         });
+        tracing::debug!(threads, "the data plane's runtime started");
         Ok(GatewayHandle {
             addr,
             state: self.state.clone(),
             stop,
             task,
+            _runtime: DataPlane(Some(runtime)),
         })
     }
 }

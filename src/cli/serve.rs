@@ -95,7 +95,11 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
     let data_plane = gateway
         .start()
         .with_context(|| format!("cannot listen on {}", config.gateway.listen))?;
-    tracing::info!(addr = %data_plane.addr, "MCP gateway listening");
+    tracing::info!(
+        addr = %data_plane.addr,
+        threads = config.gateway.threads.map_or_else(|| "all cores".to_owned(), |n| n.to_string()),
+        "MCP gateway listening"
+    );
     let demo_tokens = tokens.clone();
 
     let metrics = Metrics::new(registry)?;

@@ -704,3 +704,35 @@ async fn upstream_garbage_resets_and_endless_streams_are_errors_in_time() {
         start.elapsed()
     );
 }
+
+/// The data plane runs on its own runtime: with the caller's only thread blocked, the
+/// gateway still answers (here a call without a token, which needs no upstream).
+#[tokio::test(flavor = "current_thread")]
+async fn the_data_plane_answers_while_the_callers_runtime_is_blocked() {
+    use std::io::{Read as _, Write as _};
+    let w = World::start().await;
+    let addr = w
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Joined from this runtime's only thread: nothing else runs on it meanwhile.
+    let status = std::thread::spawn(move || {
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        conn.write_all(
+            b"POST /mcp HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n\
+              Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        conn.read_exact(&mut head).unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(status, "HTTP/1.1 401", "{status}");
+}

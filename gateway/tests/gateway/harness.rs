@@ -280,6 +280,8 @@ impl World {
             a2a_upstreams: Vec::new(),
             tool_refresh_ms: 100,
             drain_ms: 2000,
+            // Two replicas per test, many tests at once: one data-plane thread each.
+            threads: Some(1),
             rate_limits,
             a2a: portcullis_gateway::A2aConfig::default(),
             audit_log: portcullis_gateway::AuditSink::File(dir.path().join("audit.jsonl")),

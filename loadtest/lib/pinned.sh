@@ -1,0 +1,111 @@
+# The measurements of `loadtest/bench pinned`, sourced by it once the upstream, nginx and the
+# gateway run on core 0. Uses its variables and helpers: work, up, ngx, gw, token, api_key,
+# sample, gateway, k6, DURATION, on_generator, cpu_of, rss_of, nginx_pids.
+
+# Opens an MCP session at `url` (initialize, then notifications/initialized); prints its id.
+open_session() { # url token api-key
+  local url=$1 tok=$2 key=$3 id
+  local -a auth=()
+  [ -n "$tok" ] && auth+=(-H "Authorization: Bearer $tok")
+  [ -n "$key" ] && auth+=(-H "x-api-key: $key")
+  id=$(curl -s -D - -o /dev/null "$url" "${auth[@]}" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18' \
+    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}' \
+    | tr -d '\r' | awk -F': ' 'tolower($1) == "mcp-session-id" {print $2}')
+  [ -n "$id" ] || { echo "no session at $url" >&2; exit 1; }
+  curl -s -o /dev/null "$url" "${auth[@]}" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18' \
+    -H "Mcp-Session-Id: $id" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  echo "$id"
+}
+
+# The most calls/s wrk gets through `url` (one thread, 32 connections, for DURATION), with
+# the CPU the processes `pids` used per call and their RSS.
+max_rate() { # name url token api-key pids...
+  local name=$1 url=$2 tok=$3 key=$4; shift 4
+  local session before after
+  session=$(open_session "$url" "$tok" "$key")
+  before=$(cpu_of "$@")
+  SESSION=$session TOKEN=$tok API_KEY=$key $on_generator wrk -t1 -c32 -d"$DURATION" --latency \
+    -s loadtest/scenarios/wrk-call.lua "$url" > "$work/$name.wrk" 2>&1 || true
+  after=$(cpu_of "$@")
+  python3 - "$work/$name.wrk" "$name" "$before" "$after" "$(rss_of "$@")" >> "$work/max" <<'PY'
+import re, sys
+path, name, before, after, rss = sys.argv[1:]
+text = open(path).read()
+m = re.search(r"RESULT requests=(\d+) seconds=([\d.]+) failed=(\d+) errors=(\d+)", text)
+if not m:
+    sys.exit(f"wrk printed no result for {name}:\n{text}")
+requests, seconds, failed, errors = int(m[1]), float(m[2]), int(m[3]), int(m[4])
+def ms(p):
+    v = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not v:
+        return float("nan")
+    return float(v[1]) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[v[2]]
+cpu_us = (float(after) - float(before)) / max(requests, 1) * 1e6
+print(f"{name}|{requests / seconds:.0f}|{ms(50):.2f}|{ms(99):.2f}|{cpu_us:.0f}|{rss}|{failed + errors}")
+PY
+}
+
+# p50/p99 at a fixed 1,000 calls/s (k6's open-loop constant-arrival-rate, 1 KiB argument),
+# with the CPU `pids` used per call and their RSS.
+fixed_rate() { # name url token api-key pids...
+  local name=$1 url=$2 tok=$3 key=$4; shift 4
+  local before after
+  before=$(cpu_of "$@")
+  API_KEY=$key TARGET=$url TOKEN=$tok TOOL=echo RATE=1000 MESSAGE_BYTES=1024 DURATION=$DURATION \
+    $on_generator "$k6" run --quiet --no-color --summary-trend-stats "med,p(99)" \
+    --summary-export "$work/$name.json" loadtest/scenarios/fixed-rate.js > "$work/$name.k6" 2>&1 || true
+  after=$(cpu_of "$@")
+  python3 - "$work/$name.json" "$name" "$before" "$after" "$(rss_of "$@")" >> "$work/fixed" <<'PY'
+import json, sys
+path, name, before, after, rss = sys.argv[1:]
+m = json.load(open(path))["metrics"]
+d = m["http_req_duration"]
+count = m["http_reqs"]["count"]
+checks = m.get("checks", {})
+ok = checks.get("value", checks.get("rate", 0))
+cpu_us = (float(after) - float(before)) / max(count, 1) * 1e6
+print(f"{name}|{m['http_reqs']['rate']:.0f}|{d['med']:.2f}|{d['p(99)']:.2f}|{cpu_us:.0f}|{rss}|{ok * 100:.2f}")
+PY
+}
+
+max_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
+max_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
+max_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
+fixed_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
+fixed_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
+fixed_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
+
+mkdir -p loadtest/results
+python3 - "$work/max" "$work/fixed" "$DURATION" > loadtest/results/pinned.md <<'PY'
+import sys
+most = [l.strip().split("|") for l in open(sys.argv[1]) if l.strip()]
+fixed = [l.strip().split("|") for l in open(sys.argv[2]) if l.strip()]
+print(f"`loadtest/bench pinned`: the upstream and the server under test on core 0, the generator "
+      f"on core 1; `tools/call echo` with a 1 KiB argument in one MCP session; {sys.argv[3]} per run. "
+      "CPU and RSS are the server under test's own (for nginx and the gateway, not the upstream's).")
+def table(title, rows, last):
+    print()
+    print(title)
+    print()
+    print(f"| target | calls/s | p50 ms | p99 ms | CPU µs per call | RSS MiB | {last} |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+table("Most calls/s (wrk, 1 thread, 32 connections):", most, "failed")
+table("A fixed 1,000 calls/s (k6 constant-arrival-rate, open loop):", fixed, "checks ok %")
+m = {r[0]: r for r in most}
+f = {r[0]: r for r in fixed}
+def num(t, n, i):
+    return float(t[n][i]) if n in t else float("nan")
+print()
+print(f"most calls/s: gateway / nginx = {num(m, 'gateway', 1) / num(m, 'nginx', 1):.2f}x; "
+      f"direct / nginx = {num(m, 'direct', 1) / num(m, 'nginx', 1):.2f}x, "
+      f"direct / gateway = {num(m, 'direct', 1) / num(m, 'gateway', 1):.2f}x "
+      "(the generator is not the limit when direct runs far faster than either proxy)")
+print(f"at 1,000 calls/s: CPU per call gateway / nginx = {num(f, 'gateway', 4) / num(f, 'nginx', 4):.2f}x; "
+      f"added p99 over direct: gateway {num(f, 'gateway', 3) - num(f, 'direct', 3):.2f} ms, "
+      f"nginx {num(f, 'nginx', 3) - num(f, 'direct', 3):.2f} ms")
+PY
+cat loadtest/results/pinned.md
