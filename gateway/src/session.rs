@@ -128,7 +128,10 @@ pub(crate) enum Conversation {
     /// The 2026-07-28 era (and the REST face): every request stands alone.
     Stateless,
     /// A live session of the caller's, opened from its `Mcp-Session-Id`.
-    Session { id: String, state: SessionState },
+    Session {
+        id: String,
+        state: std::sync::Arc<SessionState>,
+    },
 }
 
 impl Conversation {
@@ -203,7 +206,15 @@ pub(crate) struct SessionState {
 
 pub(crate) struct SessionKeys {
     cipher: Aes256Gcm,
+    /// Ids opened before, by their exact text, with what they carry: a session's later
+    /// requests skip base64, AES-GCM and JSON. Only ids that opened are kept, and the
+    /// caller, tenant and lifetime are checked on every use.
+    opened: moka::sync::Cache<String, std::sync::Arc<SessionState>>,
 }
+
+/// Most opened session ids kept, and for how long unused.
+const OPENED_KEPT: u64 = 50_000;
+const OPENED_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl std::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -226,7 +237,13 @@ impl SessionKeys {
             .ok_or_else(|| Error::Config("the session key must be at least 32 bytes".into()))?;
         let cipher = Aes256Gcm::new_from_slice(key)
             .map_err(|_| Error::Config("the session key must be 32 bytes".into()))?;
-        Ok(Self { cipher })
+        Ok(Self {
+            cipher,
+            opened: moka::sync::Cache::builder()
+                .max_capacity(OPENED_KEPT)
+                .time_to_idle(OPENED_IDLE)
+                .build(),
+        })
     }
 
     /// Seals `state` into a session id (visible ASCII: base64url).
@@ -236,9 +253,22 @@ impl SessionKeys {
     }
 
     /// Opens a session id for the caller; `None` for anything but a live session of theirs.
-    pub(crate) fn open(&self, id: &str, tenant: &str, principal: &str) -> Option<SessionState> {
-        let plain = self.open_bytes(id, AAD)?;
-        let state: SessionState = serde_json::from_slice(&plain).ok()?;
+    pub(crate) fn open(
+        &self,
+        id: &str,
+        tenant: &str,
+        principal: &str,
+    ) -> Option<std::sync::Arc<SessionState>> {
+        let state = match self.opened.get(id) {
+            Some(state) => state,
+            None => {
+                let plain = self.open_bytes(id, AAD)?;
+                let state =
+                    std::sync::Arc::new(serde_json::from_slice::<SessionState>(&plain).ok()?);
+                self.opened.insert(id.to_owned(), state.clone());
+                state
+            }
+        };
         let live = now() < state.issued.saturating_add(LIFETIME_SECS);
         (live && state.tenant == tenant && state.principal == principal).then_some(state)
     }
@@ -289,9 +319,11 @@ mod tests {
         let keys = SessionKeys::new(&[5; 32]).unwrap();
         let id = keys.seal(&state()).unwrap();
         assert!(id.bytes().all(|b| b.is_ascii_graphic()));
-        assert_eq!(keys.open(&id, "acme", "agent-1"), Some(state()));
+        assert_eq!(keys.open(&id, "acme", "agent-1").as_deref(), Some(&state()));
+        // Opened once (kept), it is still checked on every use.
         assert_eq!(keys.open(&id, "acme", "agent-2"), None, "another principal");
         assert_eq!(keys.open(&id, "globex", "agent-1"), None, "another tenant");
+        assert_eq!(keys.open(&id, "acme", "agent-1").as_deref(), Some(&state()));
         let other = SessionKeys::new(&[6; 32]).unwrap();
         assert_eq!(other.open(&id, "acme", "agent-1"), None, "another key");
         let mut tampered = id.clone().into_bytes();
