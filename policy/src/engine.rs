@@ -155,7 +155,10 @@ impl Engine {
         lock(&self.status).clone()
     }
 
+    /// The cache's counters; `entries` after its pending work is settled (read at a metrics
+    /// scrape, not per decision).
     pub fn cache_stats(&self) -> CacheStats {
+        self.cache.run_pending_tasks();
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),

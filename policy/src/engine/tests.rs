@@ -92,6 +92,7 @@ fn cache_counts_hits_and_misses() {
     assert!(!engine.decide(&call("write_file")).allow);
     let stats = engine.cache_stats();
     assert_eq!((stats.hits, stats.misses), (1, 2));
+    assert_eq!(stats.entries, 2, "two distinct decisions kept");
 }
 
 #[test]
