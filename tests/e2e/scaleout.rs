@@ -169,21 +169,70 @@ impl Fixture {
         created["id"].as_str().expect("id").to_owned()
     }
 
+    /// An admin write (`POST {admin}{path}`) that must succeed.
+    async fn write(&self, admin: &str, path: &str, body: Value) {
+        let (status, answer) = post(&self.http, &format!("{admin}{path}"), &self.root, body).await;
+        assert_eq!(status, 200, "POST {path}: {answer}");
+    }
+
     /// A new agent granted `tools`, and its token.
     async fn agent(&self, admin: &str, name: &str, tools: &[&str]) -> (String, String) {
         let id = self.create(admin, "agents", json!({"name": name})).await;
         for tool in tools {
-            let (status, body) = post(
-                &self.http,
-                &format!("{admin}/nhi/agents/{id}/tools/{tool}/grant"),
-                &self.root,
+            self.write(
+                admin,
+                &format!("/nhi/agents/{id}/tools/{tool}/grant"),
                 json!({}),
             )
             .await;
-            assert_eq!(status, 200, "{body}");
         }
         let token = issue_token(&self.config, &id, "acme", false);
         (id, token)
+    }
+
+    /// Opens an MCP session at `gateway` for the holder of `token`; its id.
+    async fn open_session(&self, gateway: &str, token: &str) -> String {
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "scale-probe", "version": "1"}}});
+        let (status, session, body) =
+            rpc(&self.http, &format!("{gateway}/mcp"), token, None, init).await;
+        assert_eq!(status, 200, "{body}");
+        session.expect("a session id")
+    }
+
+    /// `tools/call sample_echo` with `message` in `session` at `gateway`.
+    async fn echo_in(
+        &self,
+        gateway: &str,
+        token: &str,
+        session: &str,
+        message: &str,
+    ) -> (u16, Value) {
+        let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "sample_echo", "arguments": {"message": message}}});
+        let (status, _, body) = rpc(
+            &self.http,
+            &format!("{gateway}/mcp"),
+            token,
+            Some(session),
+            call,
+        )
+        .await;
+        (status, body)
+    }
+
+    /// Ends `session` with `DELETE /mcp` at `gateway` (204).
+    async fn end_session(&self, gateway: &str, token: &str, session: &str) {
+        let resp = self
+            .http
+            .delete(format!("{gateway}/mcp"))
+            .bearer_auth(token)
+            .header("mcp-session-id", session)
+            .send()
+            .await
+            .expect("DELETE /mcp");
+        assert_eq!(resp.status(), 204);
     }
 
     async fn echo(&self, gateway: &str, token: &str) -> (u16, Value) {
@@ -277,95 +326,49 @@ async fn gateways_on_one_redis_behave_as_one() {
     until_everywhere(&gateways, OK, Duration::from_secs(5), echo).await;
 
     // A session opened at one gateway continues at the other, and ends everywhere.
-    let mcp = |gateway: &str| format!("{gateway}/mcp");
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "scale-probe", "version": "1"}}});
-    let (status, session, body) = rpc(&f.http, &mcp(&a.gateway), &token, None, init).await;
-    assert_eq!(status, 200, "{body}");
-    let session = session.expect("a session id");
-    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": {"name": "sample_echo", "arguments": {"message": "moved"}}});
-    let (status, _, body) = rpc(
-        &f.http,
-        &mcp(&b.gateway),
-        &token,
-        Some(&session),
-        call.clone(),
-    )
-    .await;
+    let session = f.open_session(&a.gateway, &token).await;
+    let (status, body) = f.echo_in(&b.gateway, &token, &session, "moved").await;
     assert_eq!(status, 200, "{body}");
     assert!(body.to_string().contains("Echo: moved"), "{body}");
-    let resp = f
-        .http
-        .delete(mcp(&a.gateway))
-        .bearer_auth(&token)
-        .header("mcp-session-id", &session)
-        .send()
-        .await
-        .expect("DELETE /mcp");
-    assert!(resp.status().is_success(), "{}", resp.status());
-    let ended = Instant::now();
-    loop {
-        let (status, _, body) = rpc(
-            &f.http,
-            &mcp(&b.gateway),
-            &token,
-            Some(&session),
-            call.clone(),
-        )
-        .await;
-        if status == 404 {
-            break;
-        }
-        assert!(
-            ended.elapsed() < Duration::from_secs(1),
-            "the session ended at a still serves at b after {:?}: {status} {body}",
-            ended.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    f.end_session(&a.gateway, &token, &session).await;
+    let in_session = |gateway: String| {
+        let (f, token, session) = (&f, token.clone(), session.clone());
+        async move { f.echo_in(&gateway, &token, &session, "after").await }
+    };
+    until_everywhere(&[&b.gateway], &[404], Duration::from_secs(1), in_session).await;
 
     // A suspension made at a's admin API stops the agent at every gateway within a second.
-    let (status, body) = post(
-        &f.http,
-        &format!("{}/nhi/agents/{worker}/suspend", a.admin),
-        &f.root,
+    f.write(
+        &a.admin,
+        &format!("/nhi/agents/{worker}/suspend"),
         json!({"reason": "scale-out test"}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let took = until_everywhere(&gateways, REFUSED, Duration::from_secs(1), echo).await;
     eprintln!("suspension effective on both gateways after {took:?}");
-    let (status, body) = post(
-        &f.http,
-        &format!("{}/nhi/agents/{worker}/reactivate", b.admin),
-        &f.root,
+    f.write(
+        &b.admin,
+        &format!("/nhi/agents/{worker}/reactivate"),
         json!({"reason": "back"}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     until_everywhere(&gateways, OK, Duration::from_secs(1), echo).await;
 
     // A grant revoked at b's admin API is gone at every gateway within a second.
-    let (status, body) = post(
-        &f.http,
-        &format!("{}/nhi/agents/{worker}/tools/{}/revoke", b.admin, f.echo),
-        &f.root,
+    f.write(
+        &b.admin,
+        &format!("/nhi/agents/{worker}/tools/{}/revoke", f.echo),
         json!({}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let took = until_everywhere(&gateways, REFUSED, Duration::from_secs(1), echo).await;
     eprintln!("revocation effective on both gateways after {took:?}");
-    let (status, body) = post(
-        &f.http,
-        &format!("{}/nhi/agents/{worker}/tools/{}/grant", a.admin, f.echo),
-        &f.root,
+    f.write(
+        &a.admin,
+        &format!("/nhi/agents/{worker}/tools/{}/grant", f.echo),
         json!({}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     until_everywhere(&gateways, OK, Duration::from_secs(1), echo).await;
 
     // A lease issued at a's admin API puts the vault's key on the worker's calls to the
@@ -380,14 +383,12 @@ async fn gateways_on_one_redis_behave_as_one() {
             "required": ["message"]}}),
         )
         .await;
-    let (status, body) = post(
-        &f.http,
-        &format!("{}/nhi/agents/{worker}/tools/{locked_echo}/grant", a.admin),
-        &f.root,
+    f.write(
+        &a.admin,
+        &format!("/nhi/agents/{worker}/tools/{locked_echo}/grant"),
         json!({}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let secret = f
         .create(
             &a.admin,
@@ -443,14 +444,12 @@ async fn gateways_on_one_redis_behave_as_one() {
     let (planner, planner_token) = f.agent(&a.admin, "planner", &[]).await;
     let (researcher, researcher_token) = f.agent(&a.admin, "researcher", &[]).await;
     for caller in [&planner, &researcher] {
-        let (status, body) = post(
-            &f.http,
-            &format!("{}/nhi/{caller}/call/{echo_agent}/grant", b.admin),
-            &f.root,
+        f.write(
+            &b.admin,
+            &format!("/nhi/{caller}/call/{echo_agent}/grant"),
             json!({"permission_type": "calling"}),
         )
         .await;
-        assert_eq!(status, 200, "{body}");
     }
     let a2a = |gateway: &str, token: &str, method: &str, params: Value| {
         let (http, url, token) = (
@@ -562,44 +561,18 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
         .as_str()
         .expect("an approval")
         .to_owned();
-    let (status, body) = post(
-        &f.http,
-        &format!("{}/approvals/{approval}/approve", b.admin),
-        &f.root,
+    f.write(
+        &b.admin,
+        &format!("/approvals/{approval}/approve"),
         json!({"comment": "checked"}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
 
     // A session of `outage`'s, opened at a, serving at b.
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "scale-probe", "version": "1"}}});
-    let (status, session, body) = rpc(
-        &f.http,
-        &format!("{}/mcp", a.gateway),
-        &outage_token,
-        None,
-        init,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let session = session.expect("a session id");
+    let session = f.open_session(&a.gateway, &outage_token).await;
     let in_session = |gateway: String| {
         let (f, token, session) = (f.clone(), outage_token.clone(), session.clone());
-        async move {
-            let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                "params": {"name": "sample_echo", "arguments": {"message": "s"}}});
-            let (status, _, body) = rpc(
-                &f.http,
-                &format!("{gateway}/mcp"),
-                &token,
-                Some(&session),
-                call,
-            )
-            .await;
-            (status, body)
-        }
+        async move { f.echo_in(&gateway, &token, &session, "s").await }
     };
     assert_eq!(in_session(b.gateway.clone()).await.0, 200);
 
@@ -690,15 +663,7 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     );
     // A session ended at a while Redis is down: refused there at once, and everywhere once
     // Redis is back.
-    let resp = f
-        .http
-        .delete(format!("{}/mcp", a.gateway))
-        .bearer_auth(&outage_token)
-        .header("mcp-session-id", &session)
-        .send()
-        .await
-        .expect("DELETE /mcp");
-    assert_eq!(resp.status(), 204);
+    f.end_session(&a.gateway, &outage_token, &session).await;
     assert_eq!(in_session(a.gateway.clone()).await.0, 404);
     tokio::time::sleep(Duration::from_millis(1500).saturating_sub(down.elapsed())).await;
 
@@ -722,14 +687,12 @@ async fn redis_killed_under_load_fails_closed_and_loses_no_acknowledged_write() 
     // A change made after the restart reaches both gateways within a couple of seconds
     // (the change feed resubscribes; the revision poll runs every second meanwhile).
     let suspended = Instant::now();
-    let (status, body) = post(
-        &f.http,
-        &format!("{}/nhi/agents/{steady}/suspend", b.admin),
-        &f.root,
+    f.write(
+        &b.admin,
+        &format!("/nhi/agents/{steady}/suspend"),
         json!({"reason": "after the restart"}),
     )
     .await;
-    assert_eq!(status, 200, "{body}");
     let steady_probe = |gateway: String| {
         let (f, token) = (f.clone(), steady_token.clone());
         async move { f.echo(&gateway, &token).await }
