@@ -116,7 +116,8 @@ pub(crate) async fn verify_token(
     if let Some(agents) = agents.filter(|a| is_agent_token(token, a)) {
         return own.verify_agent(token, agents);
     }
-    match issuers.verify(token).await {
+    // Boxed: a token of another issuer is the rarer case, and its future (a key fetch) large.
+    match Box::pin(issuers.verify(token)).await {
         Some(verified) => verified.map(Arc::new),
         None => own.verify(token),
     }

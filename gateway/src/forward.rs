@@ -78,14 +78,14 @@ pub(crate) async fn upstream_session(
             match to.conversation.known_upstream(state, &up.name) {
                 Some(sid) if stale != Some(sid.as_str()) => Ok(Some(sid)),
                 _ => {
-                    let fresh = up
-                        .open_session(
-                            &state.connector,
-                            &state.ids,
-                            &sealed.capabilities,
-                            credential,
-                        )
-                        .await?;
+                    // Boxed: opening a session is rare, and its future large.
+                    let fresh = Box::pin(up.open_session(
+                        &state.connector,
+                        &state.ids,
+                        &sealed.capabilities,
+                        credential,
+                    ))
+                    .await?;
                     if let Some(sid) = &fresh {
                         state
                             .overrides
@@ -224,21 +224,17 @@ pub(crate) async fn call(
     ));
     let upstream = planned.upstream.as_str();
     // While it runs, the client may cancel it by its own id.
-    let flight = match to.conversation {
-        Conversation::Session { id, .. } => {
-            let key = (id.clone(), id_key(client_id));
-            state.in_flight.insert(
-                key.clone(),
-                Arc::new(InFlight {
-                    upstream: upstream.to_owned(),
-                    id: gid.clone(),
-                }),
-            );
-            Some(key)
-        }
+    let _flying = match to.conversation {
+        Conversation::Session { id, .. } => state.in_flight.track(
+            (id.clone(), id_key(client_id)),
+            InFlight {
+                upstream: upstream.to_owned(),
+                id: gid.clone(),
+            },
+        ),
         Conversation::Stateless => None,
     };
-    let answer = async {
+    async {
         let (ex, sid) = exchange(state, log, to, upstream, body).await?;
         if ex.is_sse() {
             let call = Call {
@@ -255,11 +251,7 @@ pub(crate) async fn call(
                 .map(Answer::from)
         }
     }
-    .await;
-    if let Some(key) = flight {
-        state.in_flight.invalidate(&key);
-    }
-    answer
+    .await
 }
 
 /// A response as upstreams send it; `result` and `error` stay unparsed text.

@@ -56,7 +56,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use pingora::connectors::http::Connector;
+use pingora::connectors::http::v1::Connector;
 use pingora::server::configuration::ServerConf;
 use pingora::services::Service as _;
 use portcullis_identity::TokenKey;
@@ -256,10 +256,7 @@ impl Gateway {
                     .max_capacity(100_000)
                     .time_to_live(std::time::Duration::from_secs(600))
                     .build(),
-                in_flight: moka::sync::Cache::builder()
-                    .max_capacity(100_000)
-                    .time_to_live(std::time::Duration::from_secs(3600))
-                    .build(),
+                in_flight: state::InFlightCalls::default(),
                 principal_sessions,
                 routes: moka::sync::Cache::builder()
                     .max_capacity(100_000)

@@ -64,11 +64,18 @@ pub(crate) async fn post(
         check_stateless_headers(session, &message)?;
     }
     match message {
+        // Boxed: their futures are large, and a call's should stay small.
         Message::Notification { method, params } => {
-            crate::relay::notification(state, session, &principal, stateless, &method, params).await
+            Box::pin(crate::relay::notification(
+                state, session, &principal, stateless, &method, params,
+            ))
+            .await
         }
         Message::Response { id, outcome } => {
-            crate::relay::answer(state, session, &principal, stateless, &id, &outcome).await
+            Box::pin(crate::relay::answer(
+                state, session, &principal, stateless, &id, &outcome,
+            ))
+            .await
         }
         Message::Request { id, method, params } => {
             request(
@@ -100,7 +107,7 @@ async fn request(
                 "the 2026-07-28 protocol has no `initialize`: use `server/discover`".into(),
             ));
         }
-        return initialize(state, principal, id, params.as_ref()).await;
+        return Box::pin(initialize(state, principal, id, params.as_ref())).await;
     }
     let conversation = if stateless {
         Conversation::Stateless
@@ -115,42 +122,77 @@ async fn request(
         "ping" => return Ok(Reply::rpc_result(id, &json!({})).into()),
         "server/discover" => return Ok(Reply::rpc_result(id, &discover(STATELESS)).into()),
         "tools/list" => {
-            return Ok(crate::tools::list(state, principal, id, &conversation)
-                .await
-                .into());
+            return Ok(
+                Box::pin(crate::tools::list(state, principal, id, &conversation))
+                    .await
+                    .into(),
+            );
         }
+        // The lists are boxed: their futures are large, and a call's should stay small.
         "prompts/list" => {
-            return Ok(crate::prompts::list(state, to, id, params.as_ref())
-                .await?
-                .into());
+            return Ok(
+                Box::pin(crate::prompts::list(state, to, id, params.as_ref()))
+                    .await?
+                    .into(),
+            );
         }
         "resources/list" => {
-            return Ok(
-                crate::resources::list(state, to, Family::Resources, id, params.as_ref())
-                    .await?
-                    .into(),
-            );
+            return Ok(Box::pin(crate::resources::list(
+                state,
+                to,
+                Family::Resources,
+                id,
+                params.as_ref(),
+            ))
+            .await?
+            .into());
         }
         "resources/templates/list" => {
-            return Ok(
-                crate::resources::list(state, to, Family::Templates, id, params.as_ref())
-                    .await?
-                    .into(),
-            );
+            return Ok(Box::pin(crate::resources::list(
+                state,
+                to,
+                Family::Templates,
+                id,
+                params.as_ref(),
+            ))
+            .await?
+            .into());
         }
-        "logging/setLevel" => return set_level(state, to, id, params).await,
+        "logging/setLevel" => return Box::pin(set_level(state, to, id, params)).await,
         "tools/call" => crate::tools::plan(state, log, principal, params).await?,
-        "prompts/get" => crate::prompts::plan_get(state, log, principal, params).await?,
+        // Boxed, as the lists are: these plans may read upstream lists (large futures).
+        "prompts/get" => Box::pin(crate::prompts::plan_get(state, log, principal, params)).await?,
         "resources/read" => {
-            crate::resources::plan(state, log, to, "resources/read", params).await?
+            Box::pin(crate::resources::plan(
+                state,
+                log,
+                to,
+                "resources/read",
+                params,
+            ))
+            .await?
         }
         "resources/subscribe" => {
-            crate::resources::plan(state, log, to, "resources/subscribe", params).await?
+            Box::pin(crate::resources::plan(
+                state,
+                log,
+                to,
+                "resources/subscribe",
+                params,
+            ))
+            .await?
         }
         "resources/unsubscribe" => {
-            crate::resources::plan(state, log, to, "resources/unsubscribe", params).await?
+            Box::pin(crate::resources::plan(
+                state,
+                log,
+                to,
+                "resources/unsubscribe",
+                params,
+            ))
+            .await?
         }
-        "completion/complete" => crate::completion::plan(state, log, to, params).await?,
+        "completion/complete" => Box::pin(crate::completion::plan(state, log, to, params)).await?,
         other => return Err(Error::MethodNotFound(other.to_owned())),
     };
     crate::forward::call(state, session, log, to, planned, id).await

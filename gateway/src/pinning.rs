@@ -70,7 +70,13 @@ impl Definitions {
 /// (a pinned tool just installed on this replica).
 pub(crate) async fn verify(state: &State, tool: &ToolEntry) -> Result<(), Error> {
     if tool.pinned.is_some() && !state.definitions.has(&tool.upstream) {
-        crate::discovery::offered(state, &tool.upstream, crate::discovery::Family::Tools).await;
+        // Boxed: reading an upstream's list is rare and its future large; a call's stays small.
+        Box::pin(crate::discovery::offered(
+            state,
+            &tool.upstream,
+            crate::discovery::Family::Tools,
+        ))
+        .await;
     }
     state.definitions.check(tool)
 }

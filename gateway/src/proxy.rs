@@ -72,34 +72,63 @@ impl ProxyHttp for McpProxy {
         };
         let outcome = match accept::check_origin(session, &self.state.config.allowed_origins) {
             Err(e) => Err(e),
+            // Every route but `POST /mcp` is boxed: the request's future is as large as its
+            // largest route, and the common call should not carry the others' state.
             Ok(()) => match route {
                 Route::Mcp => crate::mcp::post(&self.state, session, &mut ctx.log).await,
                 Route::McpStream => {
-                    crate::forward::stream(&self.state, session, &mut ctx.log).await
+                    Box::pin(crate::forward::stream(&self.state, session, &mut ctx.log)).await
                 }
-                Route::McpDelete => crate::mcp::delete(&self.state, session, &mut ctx.log).await,
-                Route::RestList => crate::rest::list(&self.state, session, &mut ctx.log).await,
+                Route::McpDelete => {
+                    Box::pin(crate::mcp::delete(&self.state, session, &mut ctx.log)).await
+                }
+                Route::RestList => {
+                    Box::pin(crate::rest::list(&self.state, session, &mut ctx.log)).await
+                }
                 Route::RestCall(name) => {
-                    crate::rest::call(&self.state, session, &mut ctx.log, &name).await
+                    Box::pin(crate::rest::call(&self.state, session, &mut ctx.log, &name)).await
                 }
                 Route::ResourceMetadata => Ok(resource_metadata(&self.state, session).into()),
-                Route::Token => crate::oauth::token(&self.state, session, &mut ctx.log).await,
+                Route::Token => {
+                    Box::pin(crate::oauth::token(&self.state, session, &mut ctx.log)).await
+                }
                 Route::Authorize => Err(crate::oauth::authorize()),
                 Route::ApprovalStatus(id) => {
-                    crate::approvals::status(&self.state, session, &mut ctx.log, &id).await
+                    Box::pin(crate::approvals::status(
+                        &self.state,
+                        session,
+                        &mut ctx.log,
+                        &id,
+                    ))
+                    .await
                 }
                 Route::AgentCard(id) => {
-                    crate::a2a::card::get(&self.state, session, &mut ctx.log, &id).await
+                    Box::pin(crate::a2a::card::get(
+                        &self.state,
+                        session,
+                        &mut ctx.log,
+                        &id,
+                    ))
+                    .await
                 }
                 Route::A2a(agent) => {
-                    crate::a2a::post(&self.state, session, &mut ctx.log, &agent).await
+                    Box::pin(crate::a2a::post(&self.state, session, &mut ctx.log, &agent)).await
                 }
                 Route::A2aCreate => {
-                    crate::a2a::rest::create(&self.state, session, &mut ctx.log).await
+                    Box::pin(crate::a2a::rest::create(&self.state, session, &mut ctx.log)).await
                 }
-                Route::A2aList => crate::a2a::rest::list(&self.state, session, &mut ctx.log).await,
+                Route::A2aList => {
+                    Box::pin(crate::a2a::rest::list(&self.state, session, &mut ctx.log)).await
+                }
                 Route::A2aTask(task, op) => {
-                    crate::a2a::rest::task(&self.state, session, &mut ctx.log, &task, op).await
+                    Box::pin(crate::a2a::rest::task(
+                        &self.state,
+                        session,
+                        &mut ctx.log,
+                        &task,
+                        op,
+                    ))
+                    .await
                 }
                 Route::Jwks => crate::oauth::jwks(&self.state),
                 Route::AuthServerMetadata => crate::oauth::metadata(&self.state),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use pingora::connectors::http::Connector;
+use pingora::connectors::http::v1::Connector;
 use portcullis_policy::Engine;
 use serde_json::Value;
 
@@ -73,7 +73,7 @@ pub(crate) struct State {
     pub(crate) pending: moka::sync::Cache<(String, String), Arc<Pending>>,
     /// (client session, client request id) → the call in flight upstream, for the client's
     /// `notifications/cancelled`.
-    pub(crate) in_flight: moka::sync::Cache<(String, String), Arc<InFlight>>,
+    pub(crate) in_flight: InFlightCalls,
     /// (client session, or tenant and principal outside one; resource URI) → the upstream
     /// whose list it came from (`resources`).
     pub(crate) routes: moka::sync::Cache<(String, String), Arc<str>>,
@@ -101,6 +101,104 @@ pub(crate) struct InFlight {
     pub(crate) upstream: String,
     /// The gateway id the upstream knows the call by.
     pub(crate) id: Value,
+}
+
+/// The calls forwarded in sessions and not answered yet, by (client session, client request
+/// id): what a client's `notifications/cancelled` needs to reach the upstream. An entry lives
+/// exactly as long as its call (a [`Flying`] guard removes it, also when the client goes
+/// away); at most [`InFlightCalls::MAX`] are tracked, and a call beyond that runs as usual
+/// but cannot be cancelled. Sharded mutexes over std maps (keyed SipHash: the ids are the
+/// caller's): an insert and a remove per call, far cheaper than a cache with eviction.
+pub(crate) struct InFlightCalls {
+    shards: [Shard; InFlightCalls::SHARDS],
+    count: std::sync::atomic::AtomicUsize,
+    hasher: std::hash::RandomState,
+}
+
+impl std::fmt::Debug for InFlightCalls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InFlightCalls")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for InFlightCalls {
+    fn default() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| parking_lot::Mutex::default()),
+            count: std::sync::atomic::AtomicUsize::new(0),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
+}
+
+impl InFlightCalls {
+    /// The most calls tracked at once.
+    pub(crate) const MAX: usize = 100_000;
+    const SHARDS: usize = 16;
+
+    fn shard(&self, key: &(String, String)) -> &Shard {
+        use std::hash::BuildHasher;
+        let at = usize::try_from(self.hasher.hash_one(key) % Self::SHARDS as u64).unwrap_or(0);
+        let [first, ..] = &self.shards;
+        self.shards.get(at).unwrap_or(first)
+    }
+
+    /// Tracks a call until the returned guard drops; `None` when too many are tracked (or
+    /// the same client id is already in flight in this session: the newer one is not
+    /// tracked, and the older keeps its entry).
+    pub(crate) fn track(&self, key: (String, String), call: InFlight) -> Option<Flying<'_>> {
+        use std::sync::atomic::Ordering;
+        if self.count.fetch_add(1, Ordering::AcqRel) >= Self::MAX {
+            self.count.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let mut shard = self.shard(&key).lock();
+        if shard.contains_key(&key) {
+            drop(shard);
+            self.count.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        shard.insert(key.clone(), Arc::new(call));
+        Some(Flying { calls: self, key })
+    }
+
+    /// The call `key` names, while it runs.
+    pub(crate) fn get(&self, key: &(String, String)) -> Option<Arc<InFlight>> {
+        self.shard(key).lock().get(key).cloned()
+    }
+
+    /// How many calls are tracked now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+type Shard = parking_lot::Mutex<HashMap<(String, String), Arc<InFlight>>>;
+
+/// A tracked call: removed from [`InFlightCalls`] when dropped.
+#[derive(Debug)]
+pub(crate) struct Flying<'a> {
+    calls: &'a InFlightCalls,
+    key: (String, String),
+}
+
+impl Drop for Flying<'_> {
+    fn drop(&mut self) {
+        if self
+            .calls
+            .shard(&self.key)
+            .lock()
+            .remove(&self.key)
+            .is_some()
+        {
+            self.calls
+                .count
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
 }
 
 /// A map key for a JSON-RPC id: its JSON text, so `1` and `"1"` stay distinct.
@@ -134,4 +232,59 @@ pub(crate) struct CallLog {
     pub(crate) approval: Option<String>,
     /// The A2A task a request is about (bounded).
     pub(crate) task: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{InFlight, InFlightCalls};
+
+    fn call(upstream: &str) -> InFlight {
+        InFlight {
+            upstream: upstream.into(),
+            id: serde_json::json!("pc-1"),
+        }
+    }
+
+    fn key(session: &str, id: &str) -> (String, String) {
+        (session.into(), id.into())
+    }
+
+    #[test]
+    fn a_call_is_found_while_it_runs_and_gone_after() {
+        let calls = InFlightCalls::default();
+        let flying = calls.track(key("s1", "1"), call("a"));
+        assert!(flying.is_some());
+        assert_eq!(calls.get(&key("s1", "1")).unwrap().upstream, "a");
+        // Another session's call with the same client id is another call.
+        assert!(calls.get(&key("s2", "1")).is_none());
+        assert_eq!(calls.len(), 1);
+        drop(flying);
+        assert!(calls.get(&key("s1", "1")).is_none());
+        assert_eq!(calls.len(), 0);
+    }
+
+    #[test]
+    fn a_reused_client_id_keeps_the_first_call() {
+        let calls = InFlightCalls::default();
+        let first = calls.track(key("s1", "7"), call("a"));
+        let second = calls.track(key("s1", "7"), call("b"));
+        assert!(first.is_some() && second.is_none());
+        drop(second);
+        assert_eq!(calls.get(&key("s1", "7")).unwrap().upstream, "a");
+        drop(first);
+        assert_eq!(calls.len(), 0);
+    }
+
+    #[test]
+    fn tracking_stops_at_the_bound_and_resumes_below_it() {
+        let calls = InFlightCalls::default();
+        let held: Vec<_> = (0..InFlightCalls::MAX)
+            .map(|i| calls.track(key("s", &i.to_string()), call("a")).unwrap())
+            .collect();
+        assert!(calls.track(key("s", "one more"), call("a")).is_none());
+        assert_eq!(calls.len(), InFlightCalls::MAX);
+        drop(held);
+        assert_eq!(calls.len(), 0);
+        assert!(calls.track(key("s", "one more"), call("a")).is_some());
+    }
 }

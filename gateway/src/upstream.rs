@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use pingora::connectors::http::Connector;
+use pingora::connectors::http::v1::Connector;
 use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
-use pingora::protocols::http::client::HttpSession;
+use pingora::protocols::http::v1::client::HttpSession;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -224,10 +224,16 @@ impl Upstream {
     ) -> Result<Exchange, UpstreamError> {
         let body = body.unwrap_or_default();
         let peer = self.peer();
-        let (mut http, _reused) = connector
-            .get_http_session(&peer)
-            .await
-            .map_err(|e| UpstreamError::Connect(e.etype().as_str().to_owned()))?;
+        // A pooled connection first; connecting (boxed: its future is large) only without one.
+        let http = match connector.reused_http_session(&peer).await {
+            Some(http) => http,
+            None => {
+                Box::pin(connector.get_http_session(&peer))
+                    .await
+                    .map_err(|e| UpstreamError::Connect(e.etype().as_str().to_owned()))?
+                    .0
+            }
+        };
         let mut req = RequestHeader::build(method, self.path.as_bytes(), Some(6))
             .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
         let headers = [
@@ -251,10 +257,8 @@ impl Upstream {
             | pingora::ErrorType::ConnectTimedout => UpstreamError::Timeout,
             other => UpstreamError::Connect(other.as_str().to_owned()),
         };
-        http.write_request_header(Box::new(req)).await.map_err(io)?;
-        http.write_request_body(body, true).await.map_err(io)?;
-        http.finish_request_body().await.map_err(io)?;
-        http.read_response_header().await.map_err(io)?;
+        let mut http = write_h1(http, &req, &body, &peer).await?;
+        http.read_response().await.map_err(io)?;
         Ok(Exchange { http, peer })
     }
 
@@ -387,7 +391,7 @@ impl Upstream {
             .await?;
         let status = ex.status();
         if status == 200 && ex.is_sse() {
-            ex.http.set_read_timeout(None);
+            ex.http.read_timeout = None;
             return Ok(Some(ex));
         }
         ex.drain().await;
@@ -438,6 +442,49 @@ impl Answered {
     }
 }
 
+/// Sends an HTTP/1.1 request with its header and body in one write (one segment on the
+/// wire, one wake-up of the upstream, where pingora's client flushes the header and the
+/// body separately), then hands the connection back to pingora to read the answer. The
+/// header is serialized by pingora, with its checks on the request line.
+async fn write_h1(
+    h1: HttpSession,
+    req: &RequestHeader,
+    body: &[u8],
+    peer: &HttpPeer,
+) -> Result<HttpSession, UpstreamError> {
+    use tokio::io::AsyncWriteExt;
+    /// Bodies up to this size are copied behind the header; larger ones follow it.
+    const COALESCE: usize = 64 * 1024;
+    let (read_timeout, write_timeout) = (h1.read_timeout, h1.write_timeout);
+    let mut stream = h1.into_inner();
+    let mut wire = pingora::protocols::http::v1::client::http_req_header_to_wire(req)
+        .ok_or_else(|| UpstreamError::Protocol("the request line is refused".into()))?;
+    let write = async {
+        if body.len() <= COALESCE {
+            wire.extend_from_slice(body);
+            stream.write_all(&wire).await?;
+        } else {
+            stream.write_all(&wire).await?;
+            stream.write_all(body).await?;
+        }
+        stream.flush().await
+    };
+    let written = match write_timeout {
+        Some(limit) => tokio::time::timeout(limit, write)
+            .await
+            .map_err(|_| UpstreamError::Timeout)?,
+        None => write.await,
+    };
+    written.map_err(|e| {
+        tracing::debug!("while writing to the upstream: {e}");
+        UpstreamError::Connect(pingora::ErrorType::WriteError.as_str().to_owned())
+    })?;
+    let mut h1 = HttpSession::new_with_options(stream, peer);
+    h1.read_timeout = read_timeout;
+    h1.write_timeout = write_timeout;
+    Ok(h1)
+}
+
 /// One request/response exchange with an upstream, response header read.
 pub(crate) struct Exchange {
     http: HttpSession,
@@ -446,12 +493,12 @@ pub(crate) struct Exchange {
 
 impl Exchange {
     pub(crate) fn status(&self) -> u16 {
-        self.http.response_header().map_or(0, |h| h.status.as_u16())
+        self.http.resp_header().map_or(0, |h| h.status.as_u16())
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.http
-            .response_header()
+            .resp_header()
             .and_then(|h| h.headers.get(name))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
@@ -460,7 +507,7 @@ impl Exchange {
     /// Whether the answer is a server-sent event stream.
     pub(crate) fn is_sse(&self) -> bool {
         self.http
-            .response_header()
+            .resp_header()
             .and_then(|h| h.headers.get("content-type"))
             .and_then(|v| v.to_str().ok())
             .is_some_and(|c| {
@@ -473,7 +520,7 @@ impl Exchange {
     /// The next chunk of the response body; `None` at the end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
         self.http
-            .read_response_body()
+            .read_body_bytes()
             .await
             .map_err(|e| match e.etype() {
                 pingora::ErrorType::ReadTimedout => UpstreamError::Timeout,
@@ -564,7 +611,7 @@ impl Exchange {
 
     /// Returns the connection to the pool when the response was read completely.
     pub(crate) async fn release(mut self, connector: &Connector) {
-        if self.http.response_done() {
+        if self.http.is_body_done() {
             connector
                 .release_http_session(self.http, &self.peer, Some(Duration::from_secs(60)))
                 .await;

@@ -70,12 +70,63 @@ print(f"{name}|{m['http_reqs']['rate']:.0f}|{d['med']:.2f}|{d['p(99)']:.2f}|{cpu
 PY
 }
 
-max_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
-max_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
-max_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
-fixed_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
-fixed_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
-fixed_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
+# PROFILE=1: only where the gateway spends its CPU at its most calls/s (perf, with call
+# graphs), written to loadtest/results/profile-pinned.txt; no tables.
+if [ "${PROFILE:-0}" = 1 ]; then
+  need perf || { echo "PROFILE=1 needs perf" >&2; exit 1; }
+  session=$(open_session "http://127.0.0.1:$gw/mcp" "$token" "")
+  SESSION=$session TOKEN=$token $on_generator wrk -t1 -c32 -d"$DURATION" \
+    -s loadtest/scenarios/wrk-call.lua "http://127.0.0.1:$gw/mcp" > "$work/profile.wrk" 2>&1 &
+  wrkpid=$!
+  sleep 2
+  perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -p "$gateway" -o "$work/perf.data" \
+    -- sleep 5 > /dev/null 2>&1 || true
+  # The system calls behind each call (counted at the kernel's tracepoints while wrk runs).
+  # The calls are counted from the gateway's metrics inside the counted window.
+  calls_done() { curl -s "http://127.0.0.1:$admin/metrics" | awk '/^portcullis_gateway_requests_total/ {n += $2} END {print n + 0}'; }
+  export -f calls_done; export admin work
+  perf stat -x, -e 'syscalls:sys_enter_*' -p "$gateway" -o "$work/syscalls" -- \
+    bash -c 'calls_done > "$work/before"; sleep 2; calls_done > "$work/after"' > /dev/null 2>&1 || true
+  before=$(cat "$work/before" 2>/dev/null || echo 0); after=$(cat "$work/after" 2>/dev/null || echo 0)
+  wait "$wrkpid" || true
+  # PERF_DATA=path keeps the recording for `perf report -i path`.
+  [ -n "${PERF_DATA:-}" ] && cp "$work/perf.data" "$PERF_DATA"
+  mkdir -p loadtest/results
+  report() { perf report -i "$work/perf.data" --stdio --sort symbol -g none "$@" 2>/dev/null \
+    | grep -v '^#' | grep -v '^$' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | cut -c1-160; }
+  {
+    grep RESULT "$work/profile.wrk" || true
+    if [ -s "$work/syscalls" ]; then
+      echo "System calls per call (perf stat at the syscall tracepoints, $((after - before)) calls in 2 s):"
+      python3 - "$work/syscalls" "$((after - before))" <<'PY'
+import sys
+calls = max(int(sys.argv[2]), 1)
+for line in open(sys.argv[1]):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[0].isdigit() and f[2].startswith("syscalls:sys_enter_"):
+        if int(f[0]) / calls >= 0.05:
+            print(f"  {f[2][len('syscalls:sys_enter_'):]:<16} {int(f[0]) / calls:.2f}")
+PY
+    fi
+    echo "Self:"
+    report --no-children --percent-limit 0.5
+    echo
+    echo "Inclusive (with callees):"
+    report --children --percent-limit 2
+  } > loadtest/results/profile-pinned.txt
+  echo "loadtest/results/profile-pinned.txt"
+  exit 0
+fi
+
+# TARGETS: which of direct, nginx and gateway to measure (all three by default).
+targets=" ${TARGETS:-direct nginx gateway} "
+measuring() { [[ "$targets" == *" $1 "* ]]; }
+measuring direct && max_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
+measuring nginx && max_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
+measuring gateway && max_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
+measuring direct && fixed_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
+measuring nginx && fixed_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
+measuring gateway && fixed_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
 
 mkdir -p loadtest/results
 python3 - "$work/max" "$work/fixed" "$DURATION" > loadtest/results/pinned.md <<'PY'
