@@ -134,6 +134,15 @@ pub(crate) async fn caller(
         .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok());
+    caller_from(state, header, log).await
+}
+
+/// [`caller`], from the `Authorization` header's value.
+pub(crate) async fn caller_from(
+    state: &State,
+    header: Option<&str>,
+    log: &mut CallLog,
+) -> Result<Principal, Error> {
     let catalog = state.catalog.load();
     let agents = state.agent_tokens.load_full();
     let principal = authenticate(

@@ -272,12 +272,23 @@ async fn json_answer(
     gid: &Value,
     client_id: &Value,
 ) -> Result<Reply, Error> {
-    let protocol = |why: String| Error::upstream(upstream, UpstreamError::Protocol(why));
     let raw = ex
         .read_all(&state.connector)
         .await
         .map_err(|e| Error::upstream(upstream, e))?;
-    let envelope: Envelope = serde_json::from_slice(&raw)
+    answer_body(&raw, upstream, gid, client_id)
+}
+
+/// The client's reply to a JSON answer `raw` from `upstream`: checked to answer `gid`, its
+/// result (kept as text) or error re-addressed to the client's id.
+pub(crate) fn answer_body(
+    raw: &[u8],
+    upstream: &str,
+    gid: &Value,
+    client_id: &Value,
+) -> Result<Reply, Error> {
+    let protocol = |why: String| Error::upstream(upstream, UpstreamError::Protocol(why));
+    let envelope: Envelope = serde_json::from_slice(raw)
         .map_err(|e| protocol(format!("not a JSON-RPC response: {e}")))?;
     if envelope.id != *gid {
         return Err(protocol("the response answers another request".into()));

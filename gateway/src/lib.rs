@@ -28,6 +28,7 @@ mod federate;
 mod forward;
 #[cfg(test)]
 mod fuzz;
+mod inprocess;
 mod jsonrpc;
 mod jwks;
 mod lookup;

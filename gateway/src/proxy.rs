@@ -179,25 +179,7 @@ impl ProxyHttp for McpProxy {
                 .with_label_values(&[crate::metrics::method_label(method), tool, decision])
                 .inc();
         }
-        let event = AuditEvent {
-            time: time::OffsetDateTime::now_utc(),
-            tenant: l.tenant.clone(),
-            principal: l.principal.clone(),
-            chain: l.chain.clone(),
-            method: l.method.clone(),
-            tool: l.tool.clone(),
-            target: l.target.clone(),
-            arguments_sha256: l.arguments_sha256.clone(),
-            decision: l.decision.map(str::to_owned),
-            policies: l.reasons.clone(),
-            status,
-            latency_ms: ctx.started.elapsed().as_secs_f64() * 1e3,
-            upstream: l.upstream.clone(),
-            upstream_status: l.upstream_status,
-            upstream_ms: l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
-            approval: l.approval.clone(),
-            task: l.task.clone(),
-        };
+        let event = audit_event(l, status, ctx.started);
         if let (Some(sink), Some(tenant)) = (&self.state.store_sink, &event.tenant)
             && let Ok(record) =
                 portcullis_registry::AuditRecord::new(tenant, crate::audit::now_ms(), &event)
@@ -208,6 +190,29 @@ impl ProxyHttp for McpProxy {
         if let Some(e) = error {
             tracing::debug!(status, "request ended with {}", e.etype().as_str());
         }
+    }
+}
+
+/// The audit event of a request that started at `started` and was answered with `status`.
+pub(crate) fn audit_event(l: &CallLog, status: u16, started: Instant) -> AuditEvent {
+    AuditEvent {
+        time: time::OffsetDateTime::now_utc(),
+        tenant: l.tenant.clone(),
+        principal: l.principal.clone(),
+        chain: l.chain.clone(),
+        method: l.method.clone(),
+        tool: l.tool.clone(),
+        target: l.target.clone(),
+        arguments_sha256: l.arguments_sha256.clone(),
+        decision: l.decision.map(str::to_owned),
+        policies: l.reasons.clone(),
+        status,
+        latency_ms: started.elapsed().as_secs_f64() * 1e3,
+        upstream: l.upstream.clone(),
+        upstream_status: l.upstream_status,
+        upstream_ms: l.upstream_latency.map(|d| d.as_secs_f64() * 1e3),
+        approval: l.approval.clone(),
+        task: l.task.clone(),
     }
 }
 

@@ -146,8 +146,17 @@ impl Conversation {
             .req_header()
             .headers
             .get("mcp-session-id")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(Error::SessionMissing)?;
+            .and_then(|v| v.to_str().ok());
+        Self::open_id(state, id, principal)
+    }
+
+    /// [`open`](Self::open), from the `Mcp-Session-Id` header's value.
+    pub(crate) fn open_id(
+        state: &State,
+        id: Option<&str>,
+        principal: &Principal,
+    ) -> Result<Self, Error> {
+        let id = id.ok_or(Error::SessionMissing)?;
         if state.ended.contains(id) {
             return Err(Error::SessionUnknown);
         }

@@ -60,6 +60,8 @@ pub(crate) struct Upstream {
     path: String,
     connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
+    /// Where connections go, built once (every exchange shares it).
+    peer: std::sync::Arc<HttpPeer>,
     /// The gateway's own session, for fetching tool definitions: never a caller's.
     own: Mutex<Option<String>>,
 }
@@ -117,7 +119,7 @@ impl Upstream {
             .map_err(|e| format!("upstream `{}`: cannot resolve `{host}`: {e}", c.name))?
             .next()
             .ok_or_else(|| format!("upstream `{}`: `{host}` resolves to nothing", c.name))?;
-        Ok(Self {
+        let mut up = Self {
             name: c.name.clone(),
             addr,
             tls,
@@ -127,8 +129,11 @@ impl Upstream {
                 .map_or("/".to_owned(), |p| p.to_string()),
             connect_timeout: Duration::from_millis(c.connect_timeout_ms),
             request_timeout: Duration::from_millis(c.request_timeout_ms),
+            peer: std::sync::Arc::new(HttpPeer::new(addr, tls, String::new())),
             own: Mutex::new(None),
-        })
+        };
+        up.peer = std::sync::Arc::new(up.peer());
+        Ok(up)
     }
 
     fn peer(&self) -> HttpPeer {
@@ -223,12 +228,12 @@ impl Upstream {
         credential: Option<&Presented>,
     ) -> Result<Exchange, UpstreamError> {
         let body = body.unwrap_or_default();
-        let peer = self.peer();
+        let peer = self.peer.clone();
         // A pooled connection first; connecting (boxed: its future is large) only without one.
-        let http = match connector.reused_http_session(&peer).await {
+        let http = match connector.reused_http_session(&*peer).await {
             Some(http) => http,
             None => {
-                Box::pin(connector.get_http_session(&peer))
+                Box::pin(connector.get_http_session(&*peer))
                     .await
                     .map_err(|e| UpstreamError::Connect(e.etype().as_str().to_owned()))?
                     .0
@@ -257,7 +262,8 @@ impl Upstream {
             | pingora::ErrorType::ConnectTimedout => UpstreamError::Timeout,
             other => UpstreamError::Connect(other.as_str().to_owned()),
         };
-        let mut http = write_h1(http, &req, &body, &peer).await?;
+        // Boxed: the exchange moves through several calls, and stays small.
+        let mut http = Box::new(write_h1(http, &req, &body, &peer).await?);
         http.read_response().await.map_err(io)?;
         Ok(Exchange { http, peer })
     }
@@ -487,8 +493,8 @@ async fn write_h1(
 
 /// One request/response exchange with an upstream, response header read.
 pub(crate) struct Exchange {
-    http: HttpSession,
-    peer: HttpPeer,
+    http: Box<HttpSession>,
+    peer: std::sync::Arc<HttpPeer>,
 }
 
 impl Exchange {
@@ -613,7 +619,7 @@ impl Exchange {
     pub(crate) async fn release(mut self, connector: &Connector) {
         if self.http.is_body_done() {
             connector
-                .release_http_session(self.http, &self.peer, Some(Duration::from_secs(60)))
+                .release_http_session(*self.http, &*self.peer, Some(Duration::from_secs(60)))
                 .await;
         } else {
             self.http.shutdown().await;

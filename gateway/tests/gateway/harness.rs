@@ -385,6 +385,11 @@ impl World {
         }
     }
 
+    /// The first replica itself (for its in-process entry points).
+    pub(crate) fn gateway(&self) -> &Gateway {
+        &self.gateways[0]
+    }
+
     pub(crate) fn token(&self, sub: &str, tenant: &str) -> String {
         self.key.issue(sub, tenant, &[], 300).expect("token")
     }

@@ -13,6 +13,7 @@ mod calls;
 mod credentials;
 mod families;
 mod harness;
+mod inprocess;
 mod issuers;
 mod oauth;
 mod pinning;
