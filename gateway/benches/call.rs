@@ -3,7 +3,8 @@
 //!
 //! - `cached`: `echo` with a 1 KiB argument, the same call over and over: the decision comes
 //!   from the cache (what `loadtest/bench pinned` sends).
-//! - `fresh`: `transfer_funds` with a new amount each time: every decision is taken anew.
+//! - `fresh`: `transfer_funds` with a new currency each time (a field the policies read, so
+//!   part of the decision's key): every decision is taken anew.
 //!
 //! Each covers the bearer token, the session id, the strict parse, schema validation, the
 //! arguments' hash, the decision, the credential lookup, the upstream request's
@@ -178,7 +179,7 @@ fn call(c: &mut Criterion) {
         b.iter(|| {
             let n = amount.fetch_add(1, Ordering::Relaxed);
             let body = format!(
-                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"transfer_funds","arguments":{{"to":"acct-{n}","amount":{},"currency":"EUR"}}}}}}"#,
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"transfer_funds","arguments":{{"to":"acct-{n}","amount":{},"currency":"C{n}"}}}}}}"#,
                 n % 10_000 + 1
             );
             black_box(run(body.as_bytes()))
