@@ -30,8 +30,9 @@ impl crate::Gateway {
     /// the session checked, the body parsed strictly, the arguments validated and hashed, the
     /// decision taken (cached), the credential looked up, the upstream request serialized;
     /// then `upstream` (given the gateway id) answers in place of the upstream, and its answer
-    /// is checked and re-addressed; last, the audit record is built and serialized. Returns
-    /// the body the client would get, or the refusal's message.
+    /// is checked and re-addressed; last, the audit record is built and serialized. Not
+    /// included: HTTP parsing, the sockets, tracking the call for cancellation, metrics and
+    /// the store's write. Returns the body the client would get, or the refusal's message.
     #[doc(hidden)]
     pub async fn call_in_process(
         &self,

@@ -55,12 +55,10 @@ impl RequestIds {
 pub(crate) struct Upstream {
     pub(crate) name: String,
     addr: SocketAddr,
-    tls: bool,
     host: String,
     path: String,
-    connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
-    /// Where connections go, built once (every exchange shares it).
+    /// Where connections go (address, TLS and SNI, timeouts), built once.
     peer: std::sync::Arc<HttpPeer>,
     /// The gateway's own session, for fetching tool definitions: never a caller's.
     own: Mutex<Option<String>>,
@@ -119,36 +117,26 @@ impl Upstream {
             .map_err(|e| format!("upstream `{}`: cannot resolve `{host}`: {e}", c.name))?
             .next()
             .ok_or_else(|| format!("upstream `{}`: `{host}` resolves to nothing", c.name))?;
-        let mut up = Self {
+        let connect_timeout = Duration::from_millis(c.connect_timeout_ms);
+        let request_timeout = Duration::from_millis(c.request_timeout_ms);
+        let sni = if tls { host.clone() } else { String::new() };
+        let mut peer = HttpPeer::new(addr, tls, sni);
+        peer.options.connection_timeout = Some(connect_timeout);
+        peer.options.total_connection_timeout = Some(connect_timeout);
+        peer.options.read_timeout = Some(request_timeout);
+        peer.options.write_timeout = Some(request_timeout);
+        peer.options.idle_timeout = Some(Duration::from_secs(60));
+        Ok(Self {
             name: c.name.clone(),
             addr,
-            tls,
-            host: uri.authority().map_or(host.clone(), |a| a.to_string()),
+            host: uri.authority().map_or(host, |a| a.to_string()),
             path: uri
                 .path_and_query()
                 .map_or("/".to_owned(), |p| p.to_string()),
-            connect_timeout: Duration::from_millis(c.connect_timeout_ms),
-            request_timeout: Duration::from_millis(c.request_timeout_ms),
-            peer: std::sync::Arc::new(HttpPeer::new(addr, tls, String::new())),
+            request_timeout,
+            peer: std::sync::Arc::new(peer),
             own: Mutex::new(None),
-        };
-        up.peer = std::sync::Arc::new(up.peer());
-        Ok(up)
-    }
-
-    fn peer(&self) -> HttpPeer {
-        let sni = if self.tls {
-            self.host.split(':').next().unwrap_or_default().to_owned()
-        } else {
-            String::new()
-        };
-        let mut peer = HttpPeer::new(self.addr, self.tls, sni);
-        peer.options.connection_timeout = Some(self.connect_timeout);
-        peer.options.total_connection_timeout = Some(self.connect_timeout);
-        peer.options.read_timeout = Some(self.request_timeout);
-        peer.options.write_timeout = Some(self.request_timeout);
-        peer.options.idle_timeout = Some(Duration::from_secs(60));
-        peer
+        })
     }
 
     /// Sends one POST with `body`; returns the open exchange with its response header read.
