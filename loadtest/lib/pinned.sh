@@ -1,6 +1,7 @@
 # The measurements of `loadtest/bench pinned`, sourced by it once the upstream, nginx and the
 # gateway run on core 0. Uses its variables and helpers: work, up, ngx, gw, token, api_key,
-# sample, gateway, k6, DURATION, on_generator, cpu_of, rss_of, nginx_pids.
+# sample, gateway, k6, DURATION, on_generator, cpu_of, rss_of, nginx_pids, and the plain
+# pingora proxies: plain, plain_pid, answers, answers_pid.
 
 # Opens an MCP session at `url` (initialize, then notifications/initialized); prints its id.
 open_session() { # url token api-key
@@ -24,7 +25,9 @@ open_session() { # url token api-key
 max_rate() { # name url token api-key pids...
   local name=$1 url=$2 tok=$3 key=$4; shift 4
   local session before after
-  session=$(open_session "$url" "$tok" "$key")
+  # SESSIONLESS=1: the target opens no sessions (pingora answering by itself).
+  session=""
+  [ "${SESSIONLESS:-0}" = 1 ] || session=$(open_session "$url" "$tok" "$key")
   before=$(cpu_of "$@")
   SESSION=$session TOKEN=$tok API_KEY=$key $on_generator wrk -t1 -c32 -d"$DURATION" --latency \
     -s loadtest/scenarios/wrk-call.lua "$url" > "$work/$name.wrk" 2>&1 || true
@@ -118,14 +121,18 @@ PY
   exit 0
 fi
 
-# TARGETS: which of direct, nginx and gateway to measure (all three by default).
-targets=" ${TARGETS:-direct nginx gateway} "
+# TARGETS: which of direct, nginx, pingora, pingora-answers and gateway to measure (all by
+# default).
+targets=" ${TARGETS:-direct nginx pingora pingora-answers gateway} "
 measuring() { [[ "$targets" == *" $1 "* ]]; }
 measuring direct && max_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
 measuring nginx && max_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
+measuring pingora && max_rate pingora "http://127.0.0.1:$plain/mcp" "" "" "$plain_pid"
+measuring pingora-answers && SESSIONLESS=1 max_rate pingora-answers "http://127.0.0.1:$answers/mcp" "" "" "$answers_pid"
 measuring gateway && max_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
 measuring direct && fixed_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
 measuring nginx && fixed_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
+measuring pingora && fixed_rate pingora "http://127.0.0.1:$plain/mcp" "" "" "$plain_pid"
 measuring gateway && fixed_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
 
 mkdir -p loadtest/results
@@ -155,6 +162,9 @@ print(f"most calls/s: gateway / nginx = {num(m, 'gateway', 1) / num(m, 'nginx', 
       f"direct / nginx = {num(m, 'direct', 1) / num(m, 'nginx', 1):.2f}x, "
       f"direct / gateway = {num(m, 'direct', 1) / num(m, 'gateway', 1):.2f}x "
       "(the generator is not the limit when direct runs far faster than either proxy)")
+print(f"pingora with no enforcement: forwarding / nginx = {num(m, 'pingora', 1) / num(m, 'nginx', 1):.2f}x, "
+      f"gateway / forwarding pingora = {num(m, 'gateway', 1) / num(m, 'pingora', 1):.2f}x; CPU per call "
+      f"forwarding {num(m, 'pingora', 4):.0f} µs, answering by itself {num(m, 'pingora-answers', 4):.0f} µs")
 print(f"at 1,000 calls/s: CPU per call gateway / nginx = {num(f, 'gateway', 4) / num(f, 'nginx', 4):.2f}x; "
       f"added p99 over direct: gateway {num(f, 'gateway', 3) - num(f, 'direct', 3):.2f} ms, "
       f"nginx {num(f, 'nginx', 3) - num(f, 'direct', 3):.2f} ms")
