@@ -9,6 +9,7 @@ mod body;
 mod error;
 pub mod governance;
 mod json;
+mod list;
 mod metrics;
 mod nhi;
 mod query;
@@ -167,6 +168,13 @@ async fn ready(State(s): State<AppState>) -> axum::response::Response {
                 "last_error": status.last_error.map(|e| e.to_string()),
             }),
         );
+    }
+    // Tools no request can reach: registered with an `upstream` this gateway is not
+    // configured with (a count only: `/readyz` is public, tool names are not).
+    if let Some(n) = s.discovery.as_ref().and_then(|d| d.unroutable_tools())
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert("unroutable_tools".into(), n.into());
     }
     axum::Json(body).into_response()
 }

@@ -13,12 +13,13 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::body::{ListQuery, NhiPatch};
 use crate::error::{ApiError, ApiResult};
+use crate::list::List;
 use crate::state::AppState;
 
 const MAX_TEXT: usize = 4096;
 const MAX_NAME: usize = 200;
 
-/// One page of a list.
+/// One page of NHIs (the shape of every list: [`List`]).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Page {
     #[schema(value_type = Vec<Object>)]
@@ -26,6 +27,74 @@ pub(crate) struct Page {
     pub total: usize,
     pub limit: usize,
     pub offset: usize,
+}
+
+impl From<List<Nhi>> for Page {
+    fn from(l: List<Nhi>) -> Self {
+        Self {
+            items: l.items,
+            total: l.total,
+            limit: l.limit,
+            offset: l.offset,
+        }
+    }
+}
+
+/// What the caller should know about a record it just wrote: a tool that no request can
+/// reach through this gateway, because it names no `upstream` or one the gateway is not
+/// configured with. (Such a tool is kept: the registry may be shared by gateways configured
+/// differently, or the upstream added later; `/readyz` counts them as `unroutable_tools`.)
+pub(crate) fn warnings(state: &AppState, nhi: &Nhi) -> Vec<String> {
+    let Nhi::Tool(t) = nhi else {
+        return Vec::new();
+    };
+    let Some(configured) = state.discovery.as_ref().and_then(|d| d.upstream_names()) else {
+        return Vec::new();
+    };
+    let list = if configured.is_empty() {
+        "none".to_owned()
+    } else {
+        configured
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match t.fields.upstream.as_deref() {
+        Some(u) if configured.iter().any(|c| c == u) => Vec::new(),
+        Some(u) => vec![format!(
+            "upstream `{}` is not configured in this gateway (configured: {list}): the tool \
+             cannot be called until it is",
+            u.chars().take(128).collect::<String>()
+        )],
+        None => vec![format!(
+            "the tool names no `upstream`: it cannot be called until it names a configured \
+             one ({list})"
+        )],
+    }
+}
+
+/// `nhi` as the answer to a write: the record, with `warnings` when there are any.
+pub(crate) fn written(state: &AppState, nhi: &Nhi) -> ApiResult<axum::Json<serde_json::Value>> {
+    let mut body = serde_json::to_value(nhi)
+        .map_err(|e| ApiError::Internal(format!("cannot render the record: {e}")))?;
+    let warnings = warnings(state, nhi);
+    if !warnings.is_empty()
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.insert("warnings".into(), warnings.into());
+    }
+    Ok(axum::Json(body))
+}
+
+/// NHIs in a stable order for paging: by name, then id.
+pub(crate) fn sort(nhis: &mut [Nhi]) {
+    nhis.sort_by(|a, b| {
+        a.common()
+            .name
+            .cmp(&b.common().name)
+            .then_with(|| a.id().cmp(&b.id()))
+    });
 }
 
 pub(crate) fn parse_id(id: &str) -> ApiResult<Uuid> {
@@ -115,22 +184,8 @@ pub(crate) async fn list(
     kind: Option<NhiKind>,
     q: &ListQuery,
 ) -> ApiResult<Page> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::BadRequest(
-            "`limit` must be between 1 and 500".into(),
-        ));
-    }
     let matching = matching(state, caller, kind, q).await?;
-    let total = matching.len();
-    let offset = q.offset.unwrap_or(0);
-    let items = matching.into_iter().skip(offset).take(limit).collect();
-    Ok(Page {
-        items,
-        total,
-        limit,
-        offset,
-    })
+    Ok(List::page(matching, q.limit, q.offset)?.into())
 }
 
 /// Every NHI of `kind` (all kinds when `None`) the caller sees that matches the filters.

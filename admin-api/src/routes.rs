@@ -104,20 +104,19 @@ macro_rules! kind_handlers {
             axum::extract::Path(id): axum::extract::Path<String>,
             headers: axum::http::HeaderMap,
             $crate::json::Json(p): $crate::json::Json<$crate::body::NhiPatch>,
-        ) -> $crate::error::ApiResult<axum::Json<portcullis_registry::Nhi>> {
+        ) -> $crate::error::ApiResult<axum::Json<serde_json::Value>> {
             let expected = $crate::nhi::expected_version(p.version, &headers)?;
-            Ok(axum::Json(
-                $crate::nhi::modify_as(
-                    &s,
-                    &caller,
-                    Some($kind),
-                    &id,
-                    expected,
-                    portcullis_registry::PermissionLevel::Manage,
-                    |n| $crate::nhi::apply_patch(n, &p),
-                )
-                .await?,
-            ))
+            let updated = $crate::nhi::modify_as(
+                &s,
+                &caller,
+                Some($kind),
+                &id,
+                expected,
+                portcullis_registry::PermissionLevel::Manage,
+                |n| $crate::nhi::apply_patch(n, &p),
+            )
+            .await?;
+            $crate::nhi::written(&s, &updated)
         }
 
         /// Delete it and every grant and permission naming it (admin role, or `admin` on it).

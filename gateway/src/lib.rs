@@ -398,4 +398,19 @@ impl portcullis_registry::discovery::Discover for Gateway {
     async fn upstream_tools(&self) -> Vec<portcullis_registry::discovery::UpstreamTools> {
         self.read_upstream_tools().await
     }
+
+    fn upstream_names(&self) -> Option<Vec<String>> {
+        Some(
+            self.state
+                .config
+                .upstreams
+                .iter()
+                .map(|u| u.name.clone())
+                .collect(),
+        )
+    }
+
+    fn unroutable_tools(&self) -> Option<usize> {
+        Some(self.state.catalog.load().unroutable_tools)
+    }
 }

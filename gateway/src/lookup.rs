@@ -71,6 +71,9 @@ pub(crate) struct Catalog {
     agent_tenants: HashMap<String, String>,
     /// Tenant → NHI id → the users holding a permission on it.
     user_permissions: HashMap<String, HashMap<String, HashSet<String>>>,
+    /// Tools (of every tenant) whose `upstream` is unset or names no configured upstream:
+    /// they cannot be called here.
+    pub(crate) unroutable_tools: usize,
 }
 
 impl Catalog {
@@ -94,6 +97,7 @@ impl Catalog {
                         .as_deref()
                         .and_then(|u| config.upstream(u))
                     else {
+                        catalog.unroutable_tools += 1;
                         continue;
                     };
                     let entry = ToolEntry {

@@ -25,6 +25,18 @@ pub struct UpstreamTools {
 #[async_trait::async_trait]
 pub trait Discover: Send + Sync {
     async fn upstream_tools(&self) -> Vec<UpstreamTools>;
+
+    /// The names of the upstreams this gateway is configured with (a tool whose `upstream`
+    /// names none of them cannot be called here); `None` when that is not known.
+    fn upstream_names(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// How many registered tools (of every tenant) cannot be called because their
+    /// `upstream` is unset or names no configured upstream; `None` when not known.
+    fn unroutable_tools(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The pin of a tool definition: the canonical SHA-256 of everything in it but `_meta`

@@ -54,11 +54,12 @@ async fn a_revoked_agent_is_refused_at_the_gateway() {
         }
     };
     let upstreams = get("/nhi/mcp-discovery/gateways").await;
+    let upstreams = &upstreams["items"];
     assert_eq!(upstreams[0]["name"], "sample", "{upstreams}");
     assert_eq!(upstreams[0]["healthy"], true, "{upstreams}");
     assert_eq!(upstreams[0]["tools"], 3);
     let offered = get("/nhi/mcp-discovery/tools").await;
-    let offered = offered.as_array().expect("tools");
+    let offered = offered["items"].as_array().expect("tools");
     assert_eq!(offered.len(), 3);
     assert!(offered.iter().all(|t| t["status"] == "new"), "{offered:?}");
     // Import two: registered with their schema, pinned to their definition.

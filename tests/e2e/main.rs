@@ -21,3 +21,4 @@ mod schemathesis;
 mod shutdown;
 mod tenants;
 mod vault;
+mod walkthrough;

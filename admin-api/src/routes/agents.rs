@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::body::AgentCreate;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::json::Json;
 use crate::nhi::{self};
 use crate::state::AppState;
@@ -91,7 +91,8 @@ async fn grant_tool(
     ))
 }
 
-/// Revoke a tool from the agent.
+/// Revoke a tool from the agent. Revoking a grant the agent does not hold answers 200 with
+/// `"revoked": false`, as granting one it holds answers `"created": false`.
 #[utoipa::path(post, path = "/nhi/agents/{id}/tools/{tool_id}/revoke", params(("id" = String, Path, description = "the record's id"), ("tool_id" = String, Path, description = "the tool's id")), tag = "agents",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn revoke_tool(
@@ -111,24 +112,20 @@ async fn revoke_tool(
             &tool.to_string(),
         ))
         .await?;
-    if !removed {
-        return Err(ApiError::NotFound(format!(
-            "agent `{id}` has no grant for tool `{tool_id}`"
-        )));
-    }
     Ok(axum::Json(
-        serde_json::json!({"agent_id": agent.id(), "tool_id": tool, "granted": false}),
+        serde_json::json!({"agent_id": agent.id(), "tool_id": tool, "granted": false, "revoked": removed}),
     ))
 }
 
 /// The tools granted to the agent.
-#[utoipa::path(get, path = "/nhi/agents/{id}/tools", params(("id" = String, Path, description = "the record's id")), tag = "agents",
-    responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/agents/{id}/tools", params(("id" = String, Path, description = "the record's id"), crate::list::PageQuery), tag = "agents",
+    responses((status = 200, body = crate::nhi::Page), (status = 404, body = ErrorBody)))]
 async fn tools(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<Nhi>>> {
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::nhi::Page>> {
     let agent = nhi::load(&s, &caller, KIND, &id).await?;
     let grants = s
         .store
@@ -149,5 +146,6 @@ async fn tools(
             out.push(t);
         }
     }
-    Ok(axum::Json(out))
+    nhi::sort(&mut out);
+    Ok(axum::Json(crate::list::List::of(out, &q)?.into()))
 }

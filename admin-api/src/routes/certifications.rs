@@ -186,11 +186,12 @@ async fn create(
 
 /// List the tenant's campaigns, newest first (without items).
 #[utoipa::path(get, path = "/nhi/certifications", tag = "certifications",
-    responses((status = 200, body = Vec<CampaignSummary>)))]
+    params(crate::list::PageQuery), responses((status = 200, body = crate::list::List<CampaignSummary>)))]
 async fn list(
     State(s): State<AppState>,
     caller: Caller,
-) -> ApiResult<axum::Json<Vec<CampaignSummary>>> {
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::list::List<CampaignSummary>>> {
     let mut all: Vec<Campaign> = s
         .store
         .docs(
@@ -202,8 +203,8 @@ async fn list(
         .filter_map(|(_, _, body)| serde_json::from_str(&body).ok())
         .filter(|c| visible(&caller, c))
         .collect();
-    all.sort_by_key(|c| std::cmp::Reverse(c.created_at));
-    Ok(axum::Json(
+    all.sort_by_key(|c| (std::cmp::Reverse(c.created_at), c.id));
+    Ok(axum::Json(crate::list::List::of(
         all.iter()
             .map(|c| {
                 let (decided, items) = c.progress();
@@ -220,7 +221,8 @@ async fn list(
                 }
             })
             .collect(),
-    ))
+        &q,
+    )?))
 }
 
 /// Admins see every campaign; a reviewer those with an item to review.

@@ -70,13 +70,14 @@ pub(crate) struct Upstream {
 
 /// The MCP upstreams the gateway is configured with, and whether each answers now.
 #[utoipa::path(get, path = "/nhi/mcp-discovery/gateways", tag = "mcp-discovery",
-    responses((status = 200, body = Vec<Upstream>), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    params(crate::list::PageQuery), responses((status = 200, body = crate::list::List<Upstream>), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn gateways(
     State(s): State<AppState>,
     caller: Caller,
-) -> ApiResult<axum::Json<Vec<Upstream>>> {
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::list::List<Upstream>>> {
     caller.require_admin()?;
-    Ok(axum::Json(
+    Ok(axum::Json(crate::list::List::of(
         upstreams(&s)
             .await?
             .into_iter()
@@ -90,7 +91,8 @@ async fn gateways(
                 latency_ms: u.latency_ms,
             })
             .collect(),
-    ))
+        &q,
+    )?))
 }
 
 /// The state of one offered or registered tool.
@@ -127,8 +129,12 @@ fn status(registered: Option<&Tool>, hash: &str) -> &'static str {
 
 /// Every tool each upstream offers now, and how it stands against the registry.
 #[utoipa::path(get, path = "/nhi/mcp-discovery/tools", tag = "mcp-discovery",
-    responses((status = 200, body = Vec<Offered>), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn tools(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<Offered>>> {
+    params(crate::list::PageQuery), responses((status = 200, body = crate::list::List<Offered>), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn tools(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::list::List<Offered>>> {
     caller.require_admin()?;
     let known = registered(&s, &caller.tenant).await?;
     let mut out = Vec::new();
@@ -153,7 +159,7 @@ async fn tools(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::Jso
             });
         }
     }
-    Ok(axum::Json(out))
+    Ok(axum::Json(crate::list::List::of(out, &q)?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

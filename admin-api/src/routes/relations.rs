@@ -11,6 +11,7 @@ use crate::auth::Caller;
 use crate::body::{EdgeGrant, ListQuery, UserGrant};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::Json;
+use crate::list::{List, PageQuery};
 use crate::nhi::{self, Page};
 use crate::query::Query;
 use crate::state::AppState;
@@ -63,13 +64,13 @@ async fn all(
 
 /// Give a user a permission level (`use`, `manage`, `admin`) on an NHI.
 #[utoipa::path(post, path = "/nhi/{id}/users/{user_id}/grant", params(("id" = String, Path, description = "the record's id"), ("user_id" = String, Path, description = "the user's id")), tag = "nhi", request_body = UserGrant,
-    responses((status = 200, body = UserPermission), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn grant_user(
     State(s): State<AppState>,
     caller: Caller,
     Path((id, user_id)): Path<(String, String)>,
     Json(b): Json<UserGrant>,
-) -> ApiResult<axum::Json<UserPermission>> {
+) -> ApiResult<axum::Json<serde_json::Value>> {
     caller.require_admin()?;
     let target = nhi::load(&s, &caller, None, &id).await?;
     let user_id = nhi::check_name(&user_id)?;
@@ -80,14 +81,15 @@ async fn grant_user(
         &user_id,
     );
     rel.level = Some(b.permission_level);
-    s.store.put_relation(rel).await?;
-    Ok(axum::Json(UserPermission {
-        user_id,
-        permission_level: b.permission_level,
-    }))
+    let created = s.store.put_relation(rel).await?;
+    Ok(axum::Json(
+        serde_json::json!({"nhi_id": target.id(), "user_id": user_id,
+        "permission_level": b.permission_level, "granted": true, "created": created}),
+    ))
 }
 
-/// Remove a user's permission on an NHI.
+/// Remove a user's permission on an NHI (200 with `"revoked": false` when the user holds
+/// none).
 #[utoipa::path(post, path = "/nhi/{id}/users/{user_id}/revoke", params(("id" = String, Path, description = "the record's id"), ("user_id" = String, Path, description = "the user's id")), tag = "nhi",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn revoke_user(
@@ -103,23 +105,21 @@ async fn revoke_user(
         &target.id().to_string(),
         &user_id,
     );
-    if !s.store.delete_relation(&rel).await? {
-        return Err(ApiError::NotFound(format!(
-            "user `{user_id}` holds no permission on `{id}`"
-        )));
-    }
+    let revoked = s.store.delete_relation(&rel).await?;
     Ok(axum::Json(
-        serde_json::json!({"nhi_id": target.id(), "user_id": user_id, "revoked": true}),
+        serde_json::json!({"nhi_id": target.id(), "user_id": user_id,
+        "granted": false, "revoked": revoked}),
     ))
 }
 
 /// The users holding a permission on an NHI.
-#[utoipa::path(get, path = "/nhi/{id}/users", params(("id" = String, Path, description = "the record's id")), tag = "nhi", responses((status = 200, body = Vec<UserPermission>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/{id}/users", params(("id" = String, Path, description = "the record's id"), PageQuery), tag = "nhi", responses((status = 200, body = List<UserPermission>), (status = 404, body = ErrorBody)))]
 async fn users(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<UserPermission>>> {
+    Query(q): Query<PageQuery>,
+) -> ApiResult<axum::Json<List<UserPermission>>> {
     let target = nhi::load(&s, &caller, None, &id).await?;
     let grants = s
         .store
@@ -130,24 +130,25 @@ async fn users(
             None,
         )
         .await?;
-    Ok(axum::Json(
-        grants
-            .into_iter()
-            .map(|r| UserPermission {
-                user_id: r.target,
-                permission_level: r.level.unwrap_or(PermissionLevel::Use),
-            })
-            .collect(),
-    ))
+    let mut all: Vec<UserPermission> = grants
+        .into_iter()
+        .map(|r| UserPermission {
+            user_id: r.target,
+            permission_level: r.level.unwrap_or(PermissionLevel::Use),
+        })
+        .collect();
+    all.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    Ok(axum::Json(List::of(all, &q)?))
 }
 
 /// The NHIs a user can access, with the level. Non-admins may only ask about themselves.
-#[utoipa::path(get, path = "/nhi/users/{user_id}/accessible", params(("user_id" = String, Path, description = "the user's id")), tag = "nhi", responses((status = 200, body = Vec<Accessible>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/users/{user_id}/accessible", params(("user_id" = String, Path, description = "the user's id"), PageQuery), tag = "nhi", responses((status = 200, body = List<Accessible>), (status = 403, body = ErrorBody)))]
 async fn accessible(
     State(s): State<AppState>,
     caller: Caller,
     Path(user_id): Path<String>,
-) -> ApiResult<axum::Json<Vec<Accessible>>> {
+    Query(q): Query<PageQuery>,
+) -> ApiResult<axum::Json<List<Accessible>>> {
     if !caller.is_admin() && caller.sub != user_id {
         return Err(ApiError::Forbidden(
             "only admins may list another user's access".into(),
@@ -170,7 +171,8 @@ async fn accessible(
             });
         }
     }
-    Ok(axum::Json(out))
+    out.sort_by(|a, b| (&a.nhi.common().name, a.nhi.id()).cmp(&(&b.nhi.common().name, b.nhi.id())));
+    Ok(axum::Json(List::of(out, &q)?))
 }
 
 fn edge_kind(t: PermissionType) -> RelationKind {
@@ -238,13 +240,14 @@ async fn grant_edge(
         &source.id().to_string(),
         &target.id().to_string(),
     );
-    s.store.put_relation(rel).await?;
+    let created = s.store.put_relation(rel).await?;
     Ok(axum::Json(
-        serde_json::json!({"source_id": source.id(), "target_id": target.id(), "permission_type": b.permission_type, "granted": true}),
+        serde_json::json!({"source_id": source.id(), "target_id": target.id(),
+            "permission_type": b.permission_type, "granted": true, "created": created}),
     ))
 }
 
-/// Remove a calling or delegation permission.
+/// Remove a calling or delegation permission (200 with `"revoked": false` when none is held).
 #[utoipa::path(post, path = "/nhi/{id}/call/{target_id}/revoke", params(("id" = String, Path, description = "the record's id"), ("target_id" = String, Path, description = "the other NHI's id")), tag = "nhi", request_body(content = Option<EdgeGrant>,
     description = "optional when the NHI holds only one kind of permission on the target"),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
@@ -286,9 +289,9 @@ async fn revoke_edge(
     }
     let (permission_type, kind) = match held.as_slice() {
         [] => {
-            return Err(ApiError::NotFound(format!(
-                "`{id}` holds no such permission on `{target_id}`"
-            )));
+            return Ok(axum::Json(serde_json::json!({"source_id": source.id(),
+                "target_id": target, "permission_type": named, "granted": false,
+                "revoked": false})));
         }
         [one] => *one,
         _ => {
@@ -299,11 +302,13 @@ async fn revoke_edge(
             ));
         }
     };
-    s.store
+    let revoked = s
+        .store
         .delete_relation(&nhi::relation(&caller, kind, &from, &to))
         .await?;
     Ok(axum::Json(
-        serde_json::json!({"source_id": source.id(), "target_id": target, "permission_type": permission_type, "granted": false}),
+        serde_json::json!({"source_id": source.id(), "target_id": target,
+            "permission_type": permission_type, "granted": false, "revoked": revoked}),
     ))
 }
 
@@ -334,25 +339,46 @@ async fn edges(s: &AppState, caller: &Caller, id: &str, incoming: bool) -> ApiRe
             }
         }
     }
+    // Stable for paging: by name and id, calling before delegation.
+    out.sort_by(|a, b| {
+        (
+            &a.nhi.common().name,
+            a.nhi.id(),
+            a.permission_type == PermissionType::Delegation,
+        )
+            .cmp(&(
+                &b.nhi.common().name,
+                b.nhi.id(),
+                b.permission_type == PermissionType::Delegation,
+            ))
+    });
     Ok(out)
 }
 
 /// The NHIs that may call or delegate to this one.
-#[utoipa::path(get, path = "/nhi/{id}/callers", params(("id" = String, Path, description = "the record's id")), tag = "nhi", responses((status = 200, body = Vec<Edge>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/{id}/callers", params(("id" = String, Path, description = "the record's id"), PageQuery), tag = "nhi", responses((status = 200, body = List<Edge>), (status = 404, body = ErrorBody)))]
 async fn callers(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<Edge>>> {
-    Ok(axum::Json(edges(&s, &caller, &id, true).await?))
+    Query(q): Query<PageQuery>,
+) -> ApiResult<axum::Json<List<Edge>>> {
+    Ok(axum::Json(List::of(
+        edges(&s, &caller, &id, true).await?,
+        &q,
+    )?))
 }
 
 /// The NHIs this one may call or delegate to.
-#[utoipa::path(get, path = "/nhi/{id}/callees", params(("id" = String, Path, description = "the record's id")), tag = "nhi", responses((status = 200, body = Vec<Edge>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/{id}/callees", params(("id" = String, Path, description = "the record's id"), PageQuery), tag = "nhi", responses((status = 200, body = List<Edge>), (status = 404, body = ErrorBody)))]
 async fn callees(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<Edge>>> {
-    Ok(axum::Json(edges(&s, &caller, &id, false).await?))
+    Query(q): Query<PageQuery>,
+) -> ApiResult<axum::Json<List<Edge>>> {
+    Ok(axum::Json(List::of(
+        edges(&s, &caller, &id, false).await?,
+        &q,
+    )?))
 }

@@ -42,7 +42,7 @@ async fn create(
     State(s): State<AppState>,
     caller: Caller,
     Json(b): Json<ToolCreate>,
-) -> ApiResult<(StatusCode, axum::Json<Nhi>)> {
+) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
     let mut common = Common::new(&caller.tenant, &nhi::check_name(&b.name)?);
     common.description = b.description;
     common.owner_id = b.owner_id;
@@ -60,16 +60,17 @@ async fn create(
         definition_sha256: None,
     };
     let created = nhi::create(&s, &caller, Nhi::Tool(Tool { common, fields })).await?;
-    Ok((StatusCode::CREATED, axum::Json(created)))
+    Ok((StatusCode::CREATED, nhi::written(&s, &created)?))
 }
 
 /// The agents and service accounts granted this tool.
-#[utoipa::path(get, path = "/nhi/tools/{id}/agents", params(("id" = String, Path, description = "the record's id")), tag = "tools", responses((status = 200, body = Vec<Object>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/tools/{id}/agents", params(("id" = String, Path, description = "the record's id"), crate::list::PageQuery), tag = "tools", responses((status = 200, body = crate::nhi::Page), (status = 404, body = ErrorBody)))]
 async fn agents(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Vec<Nhi>>> {
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::nhi::Page>> {
     let tool = nhi::load(&s, &caller, KIND, &id).await?;
     let grants = s
         .store
@@ -90,5 +91,6 @@ async fn agents(
             out.push(a);
         }
     }
-    Ok(axum::Json(out))
+    nhi::sort(&mut out);
+    Ok(axum::Json(crate::list::List::of(out, &q)?.into()))
 }

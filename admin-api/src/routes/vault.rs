@@ -139,13 +139,14 @@ async fn create_secret(
 }
 
 /// The secrets of an NHI (metadata only).
-#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/secrets", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "vault",
-    responses((status = 200, body = Vec<SecretView>), (status = 503, body = ErrorBody)))]
+#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/secrets", params(("nhi_id" = String, Path, description = "the NHI's id"), crate::list::PageQuery), tag = "vault",
+    responses((status = 200, body = crate::list::List<SecretView>), (status = 503, body = ErrorBody)))]
 async fn list_secrets(
     State(s): State<AppState>,
     caller: Caller,
     Path(nhi_id): Path<String>,
-) -> ApiResult<axum::Json<Vec<SecretView>>> {
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::list::List<SecretView>>> {
     s.vault.keys()?;
     let owner = owner(&s, &caller, &nhi_id).await?;
     let mut out = Vec::new();
@@ -156,7 +157,7 @@ async fn list_secrets(
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(axum::Json(out))
+    Ok(axum::Json(crate::list::List::of(out, &q)?))
 }
 
 /// One secret's metadata.
@@ -283,13 +284,14 @@ async fn create_lease(
 }
 
 /// The leases this NHI holds or grants.
-#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/leases", params(("nhi_id" = String, Path, description = "the NHI's id")), tag = "vault",
-    responses((status = 200, body = Vec<LeaseView>)))]
+#[utoipa::path(get, path = "/nhi/{nhi_id}/vault/leases", params(("nhi_id" = String, Path, description = "the NHI's id"), crate::list::PageQuery), tag = "vault",
+    responses((status = 200, body = crate::list::List<LeaseView>)))]
 async fn list_leases(
     State(s): State<AppState>,
     caller: Caller,
     Path(nhi_id): Path<String>,
-) -> ApiResult<axum::Json<Vec<LeaseView>>> {
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::list::List<LeaseView>>> {
     s.vault.keys()?;
     let owner = owner(&s, &caller, &nhi_id).await?;
     let mut out: Vec<Lease> = Vec::new();
@@ -299,8 +301,11 @@ async fn list_leases(
             out.push(lease);
         }
     }
-    out.sort_by_key(|l| l.issued_at);
-    Ok(axum::Json(out.into_iter().map(LeaseView::from).collect()))
+    out.sort_by_key(|l| (l.issued_at, l.id));
+    Ok(axum::Json(crate::list::List::of(
+        out.into_iter().map(LeaseView::from).collect(),
+        &q,
+    )?))
 }
 
 /// The lease `lease_id`, granted by this NHI.

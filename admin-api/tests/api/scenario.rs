@@ -432,10 +432,14 @@ async fn scenario(api: &Api) {
         .call(Method::GET, &format!("{path}/tools"), a, None)
         .await;
     assert_eq!(
-        tools
+        tools["items"]
             .as_array()
             .map(|t| t.iter().map(|t| t["id"].clone()).collect::<Vec<_>>()),
         Some(vec![json!(tool_id)])
+    );
+    assert_eq!(
+        (tools["total"].as_u64(), tools["limit"].as_u64()),
+        (Some(1), Some(50))
     );
     let (_, agents) = api
         .call(
@@ -445,7 +449,7 @@ async fn scenario(api: &Api) {
             None,
         )
         .await;
-    assert_eq!(agents[0]["id"], json!(agent_id));
+    assert_eq!(agents["items"][0]["id"], json!(agent_id));
     let (st, _) = api
         .call(
             Method::POST,
@@ -455,7 +459,7 @@ async fn scenario(api: &Api) {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "an agent is not a tool");
-    let (st, _) = api
+    let (st, b) = api
         .call(
             Method::POST,
             &format!("{path}/tools/{risky_id}/revoke"),
@@ -463,7 +467,12 @@ async fn scenario(api: &Api) {
             None,
         )
         .await;
-    assert_eq!(st, StatusCode::NOT_FOUND, "nothing to revoke");
+    assert_eq!(st, StatusCode::OK, "nothing to revoke is not an error: {b}");
+    assert_eq!(
+        (b["tool_id"].as_str(), &b["granted"], &b["revoked"]),
+        (Some(risky_id.as_str()), &json!(false), &json!(false)),
+        "{b}"
+    );
     let (st, _) = api
         .call(
             Method::POST,
@@ -476,7 +485,10 @@ async fn scenario(api: &Api) {
     let (_, tools) = api
         .call(Method::GET, &format!("{path}/tools"), a, None)
         .await;
-    assert_eq!(tools, json!([]));
+    assert_eq!(
+        tools,
+        json!({"items": [], "total": 0, "limit": 50, "offset": 0})
+    );
 
     // --- NHI-to-NHI ---
     let (st, e) = api
@@ -517,7 +529,7 @@ async fn scenario(api: &Api) {
         )
         .await;
     assert!(
-        tools
+        tools["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -533,7 +545,8 @@ async fn scenario(api: &Api) {
             None,
         )
         .await;
-    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!((st, &b["revoked"]), (StatusCode::OK, &json!(true)), "{b}");
+    // Revoking again is not an error, as granting again is not: nothing is held any more.
     let (st, b) = api
         .call(
             Method::POST,
@@ -542,7 +555,12 @@ async fn scenario(api: &Api) {
             None,
         )
         .await;
-    assert_error(st, &b, StatusCode::NOT_FOUND, "no such permission");
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(
+        (&b["granted"], &b["revoked"]),
+        (&json!(false), &json!(false)),
+        "{b}"
+    );
     // A tool calls nothing.
     let (st, b) = api
         .call(
@@ -565,7 +583,7 @@ async fn scenario(api: &Api) {
     let (_, callers) = api
         .call(Method::GET, &format!("/nhi/{helper_id}/callers"), a, None)
         .await;
-    let mut seen: Vec<(String, String)> = callers
+    let mut seen: Vec<(String, String)> = callers["items"]
         .as_array()
         .expect("list")
         .iter()
@@ -588,8 +606,8 @@ async fn scenario(api: &Api) {
         .await;
     assert_eq!(
         (
-            callees[0]["nhi"]["id"].as_str(),
-            callees[0]["permission_type"].as_str()
+            callees["items"][0]["nhi"]["id"].as_str(),
+            callees["items"][0]["permission_type"].as_str()
         ),
         (Some(helper_id.as_str()), Some("delegation"))
     );
@@ -602,10 +620,25 @@ async fn scenario(api: &Api) {
         )
         .await;
     assert_eq!(st, StatusCode::OK);
+    let (st, b) = api
+        .call(
+            Method::POST,
+            &format!("/nhi/{agent_id}/call/{helper_id}/revoke"),
+            a,
+            Some(json!({"permission_type": "delegation"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(
+        (&b["permission_type"], &b["revoked"]),
+        (&json!("delegation"), &json!(false)),
+        "{b}"
+    );
     let (_, callees) = api
         .call(Method::GET, &format!("/nhi/{agent_id}/callees"), a, None)
         .await;
-    assert_eq!(callees, json!([]));
+    assert_eq!(callees["items"], json!([]));
+    assert_eq!(callees["total"], 0);
 
     // --- user-to-NHI and what a non-admin sees ---
     let (_, page) = api.call(Method::GET, "/nhi/agents", Some(&bob), None).await;
@@ -622,6 +655,22 @@ async fn scenario(api: &Api) {
         (st, g["permission_level"].as_str()),
         (StatusCode::OK, Some("manage"))
     );
+    // Grant and revoke answer the same shape: which NHI, which user, and what changed.
+    assert_eq!(
+        (
+            g["nhi_id"].as_str(),
+            &g["user_id"],
+            &g["granted"],
+            &g["created"]
+        ),
+        (
+            Some(agent_id.as_str()),
+            &json!("bob"),
+            &json!(true),
+            &json!(true)
+        ),
+        "{g}"
+    );
     let (st, b) = api
         .call(
             Method::POST,
@@ -636,7 +685,8 @@ async fn scenario(api: &Api) {
         .await;
     assert_eq!(
         users,
-        json!([{"user_id": "bob", "permission_level": "manage"}])
+        json!({"items": [{"user_id": "bob", "permission_level": "manage"}], "total": 1,
+            "limit": 50, "offset": 0})
     );
     let (_, page) = api.call(Method::GET, "/nhi", Some(&bob), None).await;
     assert_eq!(
@@ -728,8 +778,8 @@ async fn scenario(api: &Api) {
         .await;
     assert_eq!(
         (
-            acc[0]["nhi"]["id"].as_str(),
-            acc[0]["permission_level"].as_str()
+            acc["items"][0]["nhi"]["id"].as_str(),
+            acc["items"][0]["permission_level"].as_str()
         ),
         (Some(agent_id.as_str()), Some("manage"))
     );
@@ -737,15 +787,32 @@ async fn scenario(api: &Api) {
         .call(Method::GET, "/nhi/users/alice/accessible", Some(&bob), None)
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, _) = api
-        .call(
-            Method::POST,
-            &format!("/nhi/{agent_id}/users/bob/revoke"),
-            a,
-            None,
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK);
+    for revoked in [true, false] {
+        let (st, b) = api
+            .call(
+                Method::POST,
+                &format!("/nhi/{agent_id}/users/bob/revoke"),
+                a,
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        assert_eq!(
+            (
+                b["nhi_id"].as_str(),
+                &b["user_id"],
+                &b["granted"],
+                &b["revoked"]
+            ),
+            (
+                Some(agent_id.as_str()),
+                &json!("bob"),
+                &json!(false),
+                &json!(revoked)
+            ),
+            "{b}"
+        );
+    }
     let (_, page) = api.call(Method::GET, "/nhi", Some(&bob), None).await;
     assert_eq!(page["total"], 0);
 
@@ -832,7 +899,11 @@ async fn scenario(api: &Api) {
             None,
         )
         .await;
-    assert_eq!(agents, json!([]), "deleting the agent removed its grant");
+    assert_eq!(
+        agents["items"],
+        json!([]),
+        "deleting the agent removed its grant"
+    );
     let resp = api
         .http
         .delete(format!("{}{sa_path}", api.base))

@@ -310,7 +310,8 @@ async fn leases_expire_renew_within_their_bound_and_die_with_their_nhi() {
             None,
         )
         .await;
-    assert_eq!(held.as_array().unwrap().len(), 1);
+    assert_eq!(held["items"].as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held["total"], 1);
     // Revoked at once.
     let (status, _) = api
         .call(
@@ -322,7 +323,7 @@ async fn leases_expire_renew_within_their_bound_and_die_with_their_nhi() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, listed) = api.call(Method::GET, &leases, Some(&admin), None).await;
-    assert_eq!(listed[0]["active"], false);
+    assert_eq!(listed["items"][0]["active"], false);
     let (status, _) = api
         .call(
             Method::POST,
