@@ -121,15 +121,16 @@ PY
   exit 0
 fi
 
-# TARGETS: which of direct, nginx, pingora, pingora-answers and gateway to measure (all by
-# default).
-targets=" ${TARGETS:-direct nginx pingora pingora-answers gateway} "
+# TARGETS: which of direct, nginx, pingora, pingora-answers, gateway and gateway-fresh (every
+# call a new decision) to measure (all by default).
+targets=" ${TARGETS:-direct nginx pingora pingora-answers gateway gateway-fresh} "
 measuring() { [[ "$targets" == *" $1 "* ]]; }
 measuring direct && max_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
 measuring nginx && max_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
 measuring pingora && max_rate pingora "http://127.0.0.1:$plain/mcp" "" "" "$plain_pid"
 measuring pingora-answers && SESSIONLESS=1 max_rate pingora-answers "http://127.0.0.1:$answers/mcp" "" "" "$answers_pid"
 measuring gateway && max_rate gateway "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
+measuring gateway-fresh && FRESH=1 TOOL=transfer_funds max_rate gateway-fresh "http://127.0.0.1:$gw/mcp" "$token" "" "$gateway"
 measuring direct && fixed_rate direct "http://127.0.0.1:$up/mcp" "" "$api_key" "$sample"
 measuring nginx && fixed_rate nginx "http://127.0.0.1:$ngx/mcp" "" "$api_key" $(nginx_pids)
 measuring pingora && fixed_rate pingora "http://127.0.0.1:$plain/mcp" "" "" "$plain_pid"
@@ -165,6 +166,7 @@ print(f"most calls/s: gateway / nginx = {num(m, 'gateway', 1) / num(m, 'nginx', 
 print(f"pingora with no enforcement: forwarding / nginx = {num(m, 'pingora', 1) / num(m, 'nginx', 1):.2f}x, "
       f"gateway / forwarding pingora = {num(m, 'gateway', 1) / num(m, 'pingora', 1):.2f}x; CPU per call "
       f"forwarding {num(m, 'pingora', 4):.0f} µs, answering by itself {num(m, 'pingora-answers', 4):.0f} µs")
+print(f"fresh decisions / cached = {num(m, 'gateway-fresh', 1) / num(m, 'gateway', 1):.2f}x")
 print(f"at 1,000 calls/s: CPU per call gateway / nginx = {num(f, 'gateway', 4) / num(f, 'nginx', 4):.2f}x; "
       f"added p99 over direct: gateway {num(f, 'gateway', 3) - num(f, 'direct', 3):.2f} ms, "
       f"nginx {num(f, 'nginx', 3) - num(f, 'direct', 3):.2f} ms")

@@ -3,7 +3,10 @@
 --
 -- Environment: SESSION (the Mcp-Session-Id), TOKEN (bearer token; empty for the upstream),
 -- API_KEY (sent as x-api-key: what the upstream needs when called directly), TOOL (default
--- echo), MESSAGE_BYTES (default 1024).
+-- echo), MESSAGE_BYTES (default 1024). FRESH=1 instead calls TOOL (transfer_funds) with
+-- {to, amount, currency} and a new currency every call, as loadtest/scenarios/call-fresh.js
+-- does: `amount` and `currency` are declared in the policy schema, so every call is a new
+-- decision (amounts up to 10000 stay allowed).
 local token = os.getenv("TOKEN") or ""
 local session = os.getenv("SESSION") or ""
 local api_key = os.getenv("API_KEY") or ""
@@ -20,6 +23,16 @@ if api_key ~= "" then wrk.headers["x-api-key"] = api_key end
 wrk.body = string.format(
   '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":{"message":"%s"}}}',
   tool, string.rep("x", size))
+
+if os.getenv("FRESH") == "1" then
+  local n = 0
+  function request()
+    n = n + 1
+    return wrk.format(nil, nil, nil, string.format(
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":{"to":"acme-supplier","amount":%d,"currency":"C%d"}}}',
+      tool, 1 + n % 10000, n))
+  end
+end
 
 -- Per thread (wrk gives each thread its own Lua state); `done` adds them up.
 failed = 0
