@@ -60,10 +60,17 @@ impl Cli {
     pub(crate) fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Serve { config, demo } => {
+                // The demo's throwaway directory is removed once the runtime (and every task
+                // writing there) has stopped, whether the demo ended well or not.
+                let demo_dir = demo.then(demo::DemoDir::create).transpose()?;
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()?;
-                runtime.block_on(serve::serve(config, demo))?;
+                let served =
+                    runtime.block_on(serve::serve(config, demo_dir.as_ref().map(|d| d.path())));
+                runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+                drop(demo_dir);
+                served?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::SampleServer {
@@ -104,6 +111,57 @@ impl Cli {
                 runtime.block_on(cmd.run())?;
                 Ok(ExitCode::SUCCESS)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// Every option and argument of every command says what it is.
+    #[test]
+    fn every_argument_is_described() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if !matches!(id, "help" | "version") && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "portcullis", &mut missing);
+        assert!(missing.is_empty(), "undescribed: {missing:?}");
+    }
+
+    /// `token issue --sub` says whose id it takes where.
+    #[test]
+    fn the_token_subject_is_explained() {
+        let cli = Cli::command();
+        let sub = cli
+            .find_subcommand("token")
+            .and_then(|t| t.find_subcommand("issue"))
+            .and_then(|i| i.get_arguments().find(|a| a.get_id() == "sub"))
+            .and_then(|a| a.get_help())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        for needle in [
+            "agent",
+            "/mcp",
+            "not a registered agent",
+            "admin API",
+            "user",
+        ] {
+            assert!(
+                sub.contains(needle),
+                "`{needle}` missing from --sub's help: {sub}"
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use portcullis_admin_api::{AdminConfig, VaultConfig};
-use portcullis_gateway::GatewayConfig;
+use portcullis_gateway::{AuditSink, GatewayConfig};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -18,6 +18,10 @@ pub(crate) struct Config {
     pub(crate) auth: AuthConfig,
     pub(crate) vault: VaultConfig,
     pub(crate) approvals: portcullis_registry::approval::ApprovalConfig,
+    /// Whether the file sets `gateway.audit_log` (else audit lines go to
+    /// `<data_dir>/audit.jsonl`: see [`Config::audit_log`]).
+    #[serde(skip)]
+    pub(crate) audit_log_set: bool,
 }
 
 impl Default for Config {
@@ -31,6 +35,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             vault: VaultConfig::default(),
             approvals: portcullis_registry::approval::ApprovalConfig::default(),
+            audit_log_set: false,
         }
     }
 }
@@ -123,7 +128,20 @@ impl Config {
         let mut config: Self =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         config.gateway.approvals = config.approvals.clone();
+        config.audit_log_set = toml::from_str::<toml::Table>(&text)
+            .is_ok_and(|t| t.get("gateway").and_then(|g| g.get("audit_log")).is_some());
         Ok(config)
+    }
+
+    /// Where audit lines go: `gateway.audit_log` when the file sets it, else their own file,
+    /// `<data_dir>/audit.jsonl` (kept apart from the process log on standard error and from
+    /// what `serve --demo` prints).
+    pub(crate) fn audit_log(&self) -> AuditSink {
+        if self.audit_log_set {
+            self.gateway.audit_log.clone()
+        } else {
+            AuditSink::File(self.data_dir.join("audit.jsonl"))
+        }
     }
 
     pub(crate) fn sqlite_path(&self) -> PathBuf {
@@ -193,5 +211,39 @@ mod tests {
         );
         let set: Config = toml::from_str("[store]\nmax_staleness_ms = 250\n").expect("parses");
         assert_eq!(set.store.max_staleness_ms, 250);
+    }
+
+    /// Audit lines go to their own file under the data directory unless the configuration
+    /// names a sink; "stdout", "off" and a file stay available.
+    #[test]
+    fn audit_lines_default_to_a_file_in_the_data_directory() {
+        use portcullis_gateway::AuditSink;
+        use std::path::PathBuf;
+
+        let file = PathBuf::from("data").join("audit.jsonl");
+        assert_eq!(Config::default().audit_log(), AuditSink::File(file.clone()));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let shipped = Config::load(Some(&dir.join("portcullis.toml"))).expect("default config");
+        assert_eq!(shipped.audit_log(), AuditSink::File(file));
+
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let load = |text: &str| {
+            let path = tmp.path().join("c.toml");
+            std::fs::write(&path, text).expect("write");
+            Config::load(Some(&path)).expect("loads").audit_log()
+        };
+        assert_eq!(
+            load("data_dir = \"/srv/pc\"\n"),
+            AuditSink::File(PathBuf::from("/srv/pc/audit.jsonl"))
+        );
+        assert_eq!(
+            load("[gateway]\naudit_log = \"stdout\"\n"),
+            AuditSink::Stdout
+        );
+        assert_eq!(load("[gateway]\naudit_log = \"off\"\n"), AuditSink::Off);
+        assert_eq!(
+            load("[gateway]\naudit_log = { file = \"/var/log/a.jsonl\" }\n"),
+            AuditSink::File(PathBuf::from("/var/log/a.jsonl"))
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -15,13 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
     match cli.run() {
         Ok(code) => code,
         Err(e) => {

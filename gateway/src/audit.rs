@@ -56,9 +56,13 @@ pub struct AuditEvent {
     /// The `@id`s of the policies that decided.
     pub policies: Vec<String>,
     pub status: u16,
+    /// Milliseconds, written to the microsecond (`0.284`).
+    #[serde(serialize_with = "micros")]
     pub latency_ms: f64,
     pub upstream: Option<String>,
     pub upstream_status: Option<u16>,
+    /// Milliseconds, written to the microsecond.
+    #[serde(serialize_with = "micros_opt")]
     pub upstream_ms: Option<f64>,
     /// The approval a held call asked for or consumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +70,22 @@ pub struct AuditEvent {
     /// The A2A task a request is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<String>,
+}
+
+/// `ms` rounded to the microsecond: `0.28430099999999997` is written `0.284`.
+fn round_micros(ms: f64) -> f64 {
+    (ms * 1_000.0).round() / 1_000.0
+}
+
+fn micros<S: serde::Serializer>(ms: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(round_micros(*ms))
+}
+
+fn micros_opt<S: serde::Serializer>(ms: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_some(&round_micros(*ms)),
+        None => s.serialize_none(),
+    }
 }
 
 /// SHA-256 of `value` rendered with object keys sorted at every level, as lowercase hex.
@@ -202,7 +222,42 @@ impl Auditor {
 mod tests {
     use serde_json::json;
 
-    use super::canonical_sha256;
+    use super::{AuditEvent, canonical_sha256};
+
+    /// Latencies are written to the microsecond, without float noise.
+    #[test]
+    fn latencies_are_written_to_the_microsecond() {
+        let mut event = AuditEvent {
+            time: time::OffsetDateTime::UNIX_EPOCH,
+            tenant: None,
+            principal: None,
+            chain: Vec::new(),
+            method: None,
+            tool: None,
+            target: None,
+            arguments_sha256: None,
+            decision: None,
+            policies: Vec::new(),
+            status: 200,
+            latency_ms: 0.284_300_999_999_999_97,
+            upstream: None,
+            upstream_status: None,
+            upstream_ms: Some(12.345_678_9),
+            approval: None,
+            task: None,
+        };
+        let line = serde_json::to_string(&event).unwrap();
+        assert!(line.contains(r#""latency_ms":0.284,"#), "{line}");
+        assert!(line.contains(r#""upstream_ms":12.346"#), "{line}");
+        event.upstream_ms = None;
+        event.latency_ms = 1_234.000_6;
+        let line = serde_json::to_string(&event).unwrap();
+        assert!(line.contains(r#""latency_ms":1234.001,"#), "{line}");
+        assert!(line.contains(r#""upstream_ms":null"#), "{line}");
+        // What is written reads back.
+        let back: AuditEvent = serde_json::from_str(&line).unwrap();
+        assert!((back.latency_ms - 1_234.001).abs() < 1e-9);
+    }
 
     #[test]
     fn the_hash_ignores_key_order_but_not_values() {

@@ -27,7 +27,9 @@ pub struct GatewayConfig {
     /// Loopback origins are always allowed; any other `Origin` is refused (403), which stops
     /// DNS-rebinding attacks on a local gateway. Agents send no `Origin` and are unaffected.
     pub allowed_origins: Vec<String>,
-    /// Where audit events go: `"stdout"` (default), `"off"`, or `{ file = "audit.jsonl" }`.
+    /// Where audit events go: `"stdout"`, `"off"`, or `{ file = "audit.jsonl" }` (appended).
+    /// The default here is `"stdout"`; `portcullis serve` writes `<data_dir>/audit.jsonl`
+    /// unless its configuration names a sink, so audit lines stay out of the process log.
     pub audit_log: crate::audit::AuditSink,
     /// The MCP servers behind the gateway.
     pub upstreams: Vec<UpstreamConfig>,

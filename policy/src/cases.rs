@@ -23,7 +23,7 @@ use crate::decision::{Decision, Obligation};
 use crate::engine::{Engine, EngineConfig};
 use crate::entities::{Agent, Directory, McpServer, ServiceAccount, Tenant, Tool, User};
 use crate::load::PolicyBundle;
-use crate::request::Request;
+use crate::request::{EntityKind, Request};
 
 /// A registry, written out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -59,6 +59,171 @@ impl EntitySpec {
             b.service_account(s)?;
         }
         Ok(b.build())
+    }
+
+    /// Names in these entities and in `request` that refer to nothing written here — most
+    /// likely typos — one line each, naming the field, the name and what it should be one of.
+    ///
+    /// A misspelt name is otherwise not an error but a different question: a tool granted
+    /// under a wrong id is simply not granted, a request in a misspelt tenant is refused by
+    /// tenant isolation (besides any other policy that applies), an unknown actor fails
+    /// every step it takes part in. Checked: the request's principal, resource and chain,
+    /// grants (`tools`) and edges (`can_call`, `can_delegate_to`) always; tenants, servers
+    /// and users (the request's `tenant` and `on_behalf_of`, records' `tenant`, `server` and
+    /// `owner`) when the file lists any of that kind.
+    pub fn unknown_references(&self, request: &Request) -> Vec<String> {
+        let tenants = Known::new(
+            "tenant",
+            "tenants",
+            self.tenants.iter().map(|t| t.id.as_str()),
+        );
+        let servers = Known::new(
+            "server",
+            "servers",
+            self.servers.iter().map(|s| s.id.as_str()),
+        );
+        let tools = Known::new("tool", "tools", self.tools.iter().map(|t| t.id.as_str()));
+        let agents = Known::new("agent", "agents", self.agents.iter().map(|a| a.id.as_str()));
+        let service_accounts = Known::new(
+            "service account",
+            "service_accounts",
+            self.service_accounts.iter().map(|s| s.id.as_str()),
+        );
+        // Users are per tenant; listing any user (of any tenant) turns their check on. In a
+        // tenant that is itself unknown they are not checked: one typo, one problem.
+        let users = |tenant: &str| Known {
+            tenant: Some(tenant.to_owned()),
+            listed: !self.users.is_empty() && tenants.unknown(tenant, false).is_none(),
+            ..Known::new(
+                "user",
+                "users",
+                self.users
+                    .iter()
+                    .filter(|u| u.tenant == tenant)
+                    .map(|u| u.id.as_str()),
+            )
+        };
+        let mut problems = Vec::new();
+        let mut check = |field: &str, known: &Known<'_>, name: &str, always: bool| {
+            if let Some(problem) = known.unknown(name, always) {
+                problems.push(format!("{field}: {problem}"));
+            }
+        };
+
+        check("request.tenant", &tenants, &request.tenant, false);
+        for (field, r) in [
+            ("request.principal", &request.principal),
+            ("request.resource", &request.resource),
+        ] {
+            let known = match r.kind {
+                EntityKind::Agent => &agents,
+                EntityKind::ServiceAccount => &service_accounts,
+                EntityKind::Tool => &tools,
+                EntityKind::McpServer => &servers,
+                EntityKind::Tenant => &tenants,
+                EntityKind::User | EntityKind::Lifecycle | EntityKind::RiskLevel => continue,
+            };
+            check(field, known, &r.id, true);
+        }
+        for (i, actor) in request.chain.iter().enumerate() {
+            check(&format!("request.chain[{i}]"), &agents, actor, true);
+        }
+        if let Some(user) = &request.on_behalf_of {
+            check("request.on_behalf_of", &users(&request.tenant), user, false);
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            let at = format!("entities.users[{i}] (`{}`)", u.id);
+            check(&format!("{at}.tenant"), &tenants, &u.tenant, false);
+        }
+        for (i, t) in self.tools.iter().enumerate() {
+            let at = format!("entities.tools[{i}] (`{}`)", t.id);
+            check(&format!("{at}.tenant"), &tenants, &t.tenant, false);
+            check(&format!("{at}.server"), &servers, &t.server, false);
+        }
+        for (i, a) in self.agents.iter().enumerate() {
+            let at = format!("entities.agents[{i}] (`{}`)", a.id);
+            check(&format!("{at}.tenant"), &tenants, &a.tenant, false);
+            if let Some(owner) = &a.owner {
+                check(&format!("{at}.owner"), &users(&a.tenant), owner, false);
+            }
+            for tool in &a.tools {
+                check(&format!("{at}.tools"), &tools, tool, true);
+            }
+            for agent in &a.can_call {
+                check(&format!("{at}.can_call"), &agents, agent, true);
+            }
+            for agent in &a.can_delegate_to {
+                check(&format!("{at}.can_delegate_to"), &agents, agent, true);
+            }
+        }
+        for (i, sa) in self.service_accounts.iter().enumerate() {
+            let at = format!("entities.service_accounts[{i}] (`{}`)", sa.id);
+            check(&format!("{at}.tenant"), &tenants, &sa.tenant, false);
+            if let Some(owner) = &sa.owner {
+                check(&format!("{at}.owner"), &users(&sa.tenant), owner, false);
+            }
+            for tool in &sa.tools {
+                check(&format!("{at}.tools"), &tools, tool, true);
+            }
+            for agent in &sa.can_call {
+                check(&format!("{at}.can_call"), &agents, agent, true);
+            }
+        }
+        problems
+    }
+}
+
+/// The ids of one kind of entity a file lists.
+struct Known<'a> {
+    kind: &'static str,
+    list: &'static str,
+    ids: Vec<&'a str>,
+    /// Whether the file lists any entity of this kind.
+    listed: bool,
+    /// For users: the tenant whose users these are.
+    tenant: Option<String>,
+}
+
+impl<'a> Known<'a> {
+    fn new(kind: &'static str, list: &'static str, ids: impl Iterator<Item = &'a str>) -> Self {
+        let ids: Vec<&str> = ids.collect();
+        Self {
+            kind,
+            list,
+            listed: !ids.is_empty(),
+            ids,
+            tenant: None,
+        }
+    }
+
+    /// What is wrong with `name`, if it names nothing here and the check applies (`always`,
+    /// or the file lists any entity of this kind).
+    fn unknown(&self, name: &str, always: bool) -> Option<String> {
+        if self.ids.contains(&name) || !(always || self.listed) {
+            return None;
+        }
+        let whose = match &self.tenant {
+            Some(t) => format!(" of tenant `{t}`"),
+            None => String::new(),
+        };
+        let listed = if self.ids.is_empty() {
+            format!("`entities.{}` lists none{whose}", self.list)
+        } else {
+            let mut shown: Vec<String> = self
+                .ids
+                .iter()
+                .take(8)
+                .map(|id| format!("`{id}`"))
+                .collect();
+            if self.ids.len() > shown.len() {
+                shown.push("…".into());
+            }
+            format!("`entities.{}`{whose} has {}", self.list, shown.join(", "))
+        };
+        Some(format!(
+            "{} `{name}` is not in the file ({listed})",
+            self.kind
+        ))
     }
 }
 
@@ -210,7 +375,7 @@ fn check(expect: &Expectation, d: &Decision) -> Option<String> {
 mod tests {
     use std::path::Path;
 
-    use super::{CaseFile, run_case_file};
+    use super::{CaseFile, EntitySpec, run_case_file};
     use crate::load::PolicyBundle;
 
     /// The shipped decision cases pass against the shipped policies.
@@ -235,6 +400,107 @@ mod tests {
             total += report.outcomes.len();
         }
         assert!(total >= 11);
+    }
+
+    /// Each misspelt name of an explain file is one problem naming the field and the name;
+    /// a file without typos has none.
+    #[test]
+    fn each_typo_is_one_problem_naming_what_is_wrong() {
+        let entities = r#"
+tenants: [{id: acme}]
+users: [{id: alice, tenant: acme}]
+servers: [{id: bank}]
+tools: [{id: pay, tenant: acme, server: bank, category: payments}]
+agents:
+  - {id: treasurer, tenant: acme, owner: alice, tools: [pay], can_delegate_to: [clerk]}
+  - {id: clerk, tenant: acme, tools: [pay]}
+"#;
+        let request = "{tenant: acme, principal: {agent: treasurer}, action: call_tool, \
+                       resource: {tool: pay}, arguments: {amount: 50000}, on_behalf_of: alice}";
+        let problems = |entities: &str, request: &str| {
+            let spec: EntitySpec = serde_yaml::from_str(entities).expect("entities");
+            let request: crate::Request = serde_yaml::from_str(request).expect("request");
+            spec.unknown_references(&request)
+        };
+        assert_eq!(problems(entities, request), Vec::<String>::new());
+        let typos = [
+            (
+                "request",
+                "tenant: acme,",
+                "tenant: acem,",
+                "request.tenant: tenant `acem`",
+            ),
+            (
+                "request",
+                "{agent: treasurer}",
+                "{agent: treasuer}",
+                "request.principal: agent `treasuer`",
+            ),
+            (
+                "request",
+                "{tool: pay}",
+                "{tool: pya}",
+                "request.resource: tool `pya`",
+            ),
+            (
+                "request",
+                "on_behalf_of: alice",
+                "on_behalf_of: alcie",
+                "request.on_behalf_of: user `alcie`",
+            ),
+            (
+                "request",
+                "arguments:",
+                "chain: [clrek], arguments:",
+                "request.chain[0]: agent `clrek`",
+            ),
+            (
+                "entities",
+                "tenant: acme, server",
+                "tenant: acem, server",
+                "entities.tools[0] (`pay`).tenant: tenant `acem`",
+            ),
+            (
+                "entities",
+                "server: bank,",
+                "server: bnak,",
+                "entities.tools[0] (`pay`).server: server `bnak`",
+            ),
+            (
+                "entities",
+                "tools: [pay], can",
+                "tools: [pya], can",
+                "entities.agents[0] (`treasurer`).tools: tool `pya`",
+            ),
+            (
+                "entities",
+                "owner: alice",
+                "owner: alcie",
+                "entities.agents[0] (`treasurer`).owner: user `alcie`",
+            ),
+            (
+                "entities",
+                "can_delegate_to: [clerk]",
+                "can_delegate_to: [clrek]",
+                "entities.agents[0] (`treasurer`).can_delegate_to: agent `clrek`",
+            ),
+        ];
+        for (part, right, wrong, expected) in typos {
+            let (e, r) = if part == "request" {
+                (entities.to_owned(), request.replacen(right, wrong, 1))
+            } else {
+                (entities.replacen(right, wrong, 1), request.to_owned())
+            };
+            assert!(e != entities || r != request, "{right} not found");
+            let found = problems(&e, &r);
+            assert_eq!(found.len(), 1, "{wrong}: {found:?}");
+            assert!(found[0].starts_with(expected), "{wrong}: {found:?}");
+            assert!(found[0].contains("is not in the file"), "{found:?}");
+        }
+        // Tenants, servers and users need not be listed at all.
+        let bare = "tools: [{id: pay, tenant: acme, server: bank}]\n\
+                    agents: [{id: treasurer, tenant: acme, owner: bob, tools: [pay]}]\n";
+        assert_eq!(problems(bare, request), Vec::<String>::new());
     }
 
     /// A case whose expectation is wrong fails: the runner can tell.

@@ -464,8 +464,16 @@ fn decide_step(
 }
 
 /// Allow only if every step allows and nothing erred; reasons of the deciding steps.
+///
+/// An error is reported once however many steps it failed: an unknown actor of a delegation
+/// chain fails its hop and its own step alike, one mistake.
 fn combine(subs: &[Sub]) -> Decision {
-    let errors: Vec<String> = subs.iter().flat_map(|s| s.errors.iter().cloned()).collect();
+    let mut errors: Vec<String> = Vec::new();
+    for e in subs.iter().flat_map(|s| &s.errors) {
+        if !errors.contains(e) {
+            errors.push(e.clone());
+        }
+    }
     let allow = errors.is_empty() && subs.iter().all(|s| s.allow);
     let mut reasons = Vec::new();
     for s in subs.iter().filter(|s| s.allow == allow) {

@@ -23,6 +23,7 @@ mod decision;
 mod engine;
 mod entities;
 mod error;
+mod explain;
 mod index;
 mod load;
 mod request;
@@ -39,6 +40,7 @@ pub use entities::{
     ServiceAccount, Tenant, Tool, ToolAnnotations, User,
 };
 pub use error::{LoadError, Problem};
+pub use explain::{Explanation, Reason};
 pub use load::{PolicyBundle, PolicyInfo};
 pub use request::{Action, Approval, EntityKind, EntityRef, NAMESPACE, Request, Target};
 pub use tenant::{MAX_TENANT_ID, check_tenant_id, user_entity_id};

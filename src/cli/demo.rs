@@ -3,12 +3,13 @@
 //! the gateway does.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use base64::Engine as _;
 use portcullis_gateway::{
-    A2aUpstreamConfig, CredentialConfig, UpstreamConfig, sample_tools, serve_sample,
+    A2aUpstreamConfig, AuditSink, CredentialConfig, UpstreamConfig, sample_tools, serve_sample,
     serve_sample_agent, serve_sample_requiring,
 };
 use portcullis_identity::TokenKey;
@@ -37,12 +38,74 @@ pub(crate) struct Seeded {
     crm_api_key: Zeroizing<String>,
 }
 
-/// Points the configuration at a fresh data directory, a vault key made for it, and two
-/// sample MCP servers: `demo`, and `crm`, which refuses requests without its API key.
-pub(crate) async fn configure(config: &mut Config) -> anyhow::Result<Upstreams> {
-    let dir = std::env::temp_dir().join(format!("portcullis-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    config.data_dir.clone_from(&dir);
+/// The demo's throwaway data directory (registry, keys, audit log): a new directory under
+/// the system's temporary directory, readable by this user only, removed when dropped —
+/// after the demo stops, on Ctrl-C or SIGTERM as on an error.
+#[derive(Debug)]
+pub(crate) struct DemoDir {
+    path: PathBuf,
+}
+
+impl DemoDir {
+    /// Creates `portcullis-demo-<pid>` (or `-<pid>-<n>` when that exists) in the temporary
+    /// directory; an existing directory is never reused.
+    pub(crate) fn create() -> anyhow::Result<Self> {
+        let base = std::env::temp_dir();
+        let pid = std::process::id();
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let mut n = 0u32;
+        loop {
+            let name = match n {
+                0 => format!("portcullis-demo-{pid}"),
+                n => format!("portcullis-demo-{pid}-{n}"),
+            };
+            let path = base.join(name);
+            match builder.create(&path) {
+                Ok(()) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+                Err(e) => anyhow::bail!("cannot create {}: {e}", path.display()),
+            }
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        // A writer still finishing (the store's last flush) can add a file while the tree is
+        // being removed: try a few times.
+        let mut tries = 0;
+        loop {
+            match std::fs::remove_dir_all(&self.path) {
+                Ok(()) => {
+                    tracing::info!(dir = %self.path.display(), "demo data removed");
+                    return;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+                Err(e) if tries < 5 => {
+                    tracing::debug!("removing {} again: {e}", self.path.display());
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => {
+                    tracing::warn!("cannot remove the demo data {}: {e}", self.path.display());
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Points the configuration at the demo's data directory `dir`, a vault key made for it,
+/// audit lines in a file there (unless the configuration names a sink), and two sample MCP
+/// servers: `demo`, and `crm`, which refuses requests without its API key.
+pub(crate) async fn configure(config: &mut Config, dir: &Path) -> anyhow::Result<Upstreams> {
+    config.data_dir = dir.to_path_buf();
     config.store.backend = Backend::Sqlite;
     config.store.sqlite_path = None;
     config.auth.signing_key_file = None;
@@ -176,13 +239,21 @@ pub(crate) async fn seed(store: &DynStore, upstreams: Upstreams) -> anyhow::Resu
     })
 }
 
+/// Where the demo's things are: its gateway and admin API, its data, its audit lines.
+pub(crate) struct Places<'a> {
+    pub(crate) gateway: SocketAddr,
+    pub(crate) admin: SocketAddr,
+    pub(crate) dir: &'a Path,
+    pub(crate) audit: &'a AuditSink,
+}
+
 /// Makes the calls and prints what happened, then the commands to try more.
 pub(crate) async fn show(
     seeded: &Seeded,
     tokens: &TokenKey,
-    gateway: SocketAddr,
-    admin: SocketAddr,
+    places: &Places<'_>,
 ) -> anyhow::Result<()> {
+    let (gateway, admin) = (places.gateway, places.admin);
     let assistant = tokens.issue(&seeded.assistant, TENANT, &[], 24 * 3600)?;
     let intern = tokens.issue(&seeded.intern, TENANT, &[], 24 * 3600)?;
     let admin_token = tokens.issue("demo-admin", TENANT, &["admin".into()], 24 * 3600)?;
@@ -212,7 +283,17 @@ pub(crate) async fn show(
             r#"{"to":"acme-supplier","amount":25000}"#,
         ),
     ];
-    println!("\nPortcullis demo — MCP gateway http://{gateway}/mcp, admin API http://{admin}\n");
+    println!("\nPortcullis demo — MCP gateway http://{gateway}/mcp, admin API http://{admin}");
+    println!(
+        "Throwaway data (registry, keys), removed when the demo stops: {}",
+        places.dir.display()
+    );
+    let audit = match places.audit {
+        AuditSink::File(path) => path.display().to_string(),
+        AuditSink::Stdout => "standard output (gateway.audit_log)".to_owned(),
+        AuditSink::Off => "off (gateway.audit_log)".to_owned(),
+    };
+    println!("Audit lines, one JSON object per request: {audit}\n");
     let mut held = None;
     for (what, token, tool, args) in calls {
         let (status, body) = call(gateway, token, tool, args).await?;

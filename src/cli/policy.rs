@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Subcommand;
 use portcullis_policy::{
-    CaseFile, Decision, EngineConfig, EntitySpec, PolicyBundle, Request, run_case_file,
+    CaseFile, EngineConfig, EntitySpec, Explanation, PolicyBundle, Request, run_case_file,
 };
 use serde::Deserialize;
 
@@ -27,14 +27,17 @@ pub(crate) enum PolicyCommand {
         #[arg(long)]
         policies: Option<PathBuf>,
     },
-    /// Decide one request and show the decision, the policies behind it and any errors.
+    /// Decide one request and show the decision, the policies behind it (with file and line)
+    /// and any errors. A name in the file that refers to nothing in its `entities` (a typo)
+    /// is an error, found before anything is decided.
     Explain {
         /// A YAML or JSON file with `entities` and `request` (`-` reads standard input).
         input: PathBuf,
         /// The policy directory.
         #[arg(long, default_value = "policies")]
         policies: PathBuf,
-        /// Print the decision as JSON.
+        /// Print the decision as JSON: `allow`, `reasons` (each `policy`, `file`, `line`),
+        /// `obligations`, `errors`.
         #[arg(long)]
         json: bool,
     },
@@ -177,25 +180,45 @@ fn explain(input: &Path, policies: &Path, json: bool) -> anyhow::Result<ExitCode
     };
     let parsed: ExplainInput =
         serde_yaml::from_str(&text).with_context(|| format!("{}", input.display()))?;
+    // A misspelt name is not an error to the engine but another question (a grant of a tool
+    // that does not exist, a request in a tenant nobody is in), answered with reasons that
+    // send the reader elsewhere: refuse it first, naming it.
+    let unknown = parsed.entities.unknown_references(&parsed.request);
+    if !unknown.is_empty() {
+        for problem in &unknown {
+            eprintln!("error: {}: {problem}", input.display());
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     let bundle = match load(policies) {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
+    let declared: Vec<String> = bundle.argument_fields().map(str::to_owned).collect();
+    for name in parsed.request.arguments.keys() {
+        if !declared.contains(name) {
+            eprintln!(
+                "note: argument `{name}` is not declared in the schema's `Arguments` ({}): no policy reads it",
+                declared.join(", ")
+            );
+        }
+    }
     let engine = portcullis_policy::Engine::new(bundle, EngineConfig::default());
     engine.set_directory(std::sync::Arc::new(parsed.entities.directory(1)?));
     if let Err(e) = engine.validate_request(&parsed.request) {
         anyhow::bail!("the request does not fit the schema: {e}");
     }
     let decision = engine.decide_uncached(&parsed.request);
+    let explained = engine.with_bundle(|b| Explanation::new(b, &decision));
     if json {
-        println!("{}", serde_json::to_string_pretty(&decision)?);
+        println!("{}", serde_json::to_string_pretty(&explained)?);
     } else {
-        engine.with_bundle(|b| print_explanation(b, &decision));
+        print_explanation(&explained);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_explanation(bundle: &PolicyBundle, d: &Decision) {
+fn print_explanation(d: &Explanation) {
     println!("decision: {}", if d.allow { "allow" } else { "deny" });
     if d.reasons.is_empty() {
         if !d.allow && d.errors.is_empty() {
@@ -203,11 +226,8 @@ fn print_explanation(bundle: &PolicyBundle, d: &Decision) {
         }
     } else {
         println!("reasons:");
-        for id in &d.reasons {
-            match bundle.policy(id) {
-                Some(p) => println!("  {id} ({}:{})", p.file.display(), p.line),
-                None => println!("  {id}"),
-            }
+        for reason in &d.reasons {
+            println!("  {reason}");
         }
     }
     if !d.obligations.is_empty() {

@@ -15,12 +15,17 @@ pub(crate) enum RegistryCommand {
     /// `{"nhi": …}` or `{"relation": …}` as `export` writes them. The whole file is checked
     /// first; it is stored in one write.
     Import {
+        /// The JSON lines file (`-`: standard input).
         file: PathBuf,
+        /// The configuration file, for the store it names (default: config/portcullis.toml
+        /// when present, else the SQLite registry data/registry.db).
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Print every record and relation as JSON lines.
     Export {
+        /// The configuration file, for the store it names (default: config/portcullis.toml
+        /// when present, else the SQLite registry data/registry.db).
         #[arg(long)]
         config: Option<PathBuf>,
     },

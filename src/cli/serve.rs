@@ -1,26 +1,37 @@
 //! `portcullis serve`: the admin API and the MCP gateway, over one registry and one engine.
 
 use std::future::IntoFuture as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use portcullis_admin_api::{AppState, Metrics, Readiness, Vault};
-use portcullis_gateway::Gateway;
+use portcullis_gateway::{AuditSink, Gateway};
 use portcullis_identity::{TokenKey, load_or_create_secret};
 use portcullis_policy::{Engine, EngineConfig, PolicyWatcher};
 use portcullis_registry::{DynStore, RedisStore, RegistryView, SqliteStore};
 
 use crate::config::{Backend, Config};
 
-pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
+/// Serves until Ctrl-C or SIGTERM; with `demo`, the demo's data directory, over a
+/// throwaway registry (the caller removes the directory once every task has stopped).
+pub(crate) async fn serve(config_path: Option<PathBuf>, demo: Option<&Path>) -> anyhow::Result<()> {
+    // Listened for from the start: a signal during start-up stops the server once it is up
+    // (and the demo's directory is still removed) instead of killing the process.
+    let signals = Signals::listen()?;
     let mut config = Config::load(config_path.as_deref())?;
-    let demo_upstreams = if demo {
-        Some(super::demo::configure(&mut config).await?)
-    } else {
-        None
+    let demo_upstreams = match demo {
+        Some(dir) => Some(super::demo::configure(&mut config, dir).await?),
+        None => None,
     };
+    config.gateway.audit_log = config.audit_log();
+    if let AuditSink::File(path) = &config.gateway.audit_log
+        && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
     let store = open_store(&config).await?;
     let seeded = match demo_upstreams {
         Some(upstreams) => Some(super::demo::seed(&store, upstreams).await?),
@@ -189,17 +200,86 @@ pub(crate) async fn serve(config_path: Option<PathBuf>, demo: bool) -> anyhow::R
         .with_context(|| format!("cannot listen on {}", config.admin.listen))?;
     let admin_addr = listener.local_addr()?;
     tracing::info!(addr = %admin_addr, "admin API listening");
-    let admin_api = tokio::spawn(
+    let mut admin_api = tokio::spawn(
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
+            .with_graceful_shutdown(signals.recv())
             .into_future(),
     );
-    if let Some(seeded) = &seeded {
-        super::demo::show(seeded, &demo_tokens, data_plane.addr, admin_addr).await?;
+    tracing::info!(
+        gateway = %data_plane.addr,
+        admin = %admin_addr,
+        policies = engine.with_bundle(portcullis_policy::PolicyBundle::len),
+        policy_dir = %config.policy.dir.display(),
+        upstreams = names(config.gateway.upstreams.iter().map(|u| u.name.as_str())).as_str(),
+        a2a_upstreams =
+            names(config.gateway.a2a_upstreams.iter().map(|u| u.name.as_str())).as_str(),
+        store = store_summary(&config).as_str(),
+        audit = audit_summary(&config.gateway.audit_log).as_str(),
+        "portcullis is ready"
+    );
+    if let Some((seeded, dir)) = seeded.as_ref().zip(demo) {
+        let places = super::demo::Places {
+            gateway: data_plane.addr,
+            admin: admin_addr,
+            dir,
+            audit: &config.gateway.audit_log,
+        };
+        tokio::select! {
+            shown = super::demo::show(seeded, &demo_tokens, &places) => shown?,
+            // Stopped (Ctrl-C, SIGTERM) before the demo had shown everything.
+            stopped = &mut admin_api => {
+                data_plane.stop().await;
+                return Ok(stopped??);
+            }
+        }
     }
     admin_api.await??;
     data_plane.stop().await;
     Ok(())
+}
+
+/// `a, b` (or `none`).
+fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The registry store, for the start-up line: `sqlite <path>` or `redis <url> prefix <p>`
+/// (without the URL's password).
+fn store_summary(config: &Config) -> String {
+    match config.store.backend {
+        Backend::Sqlite => format!("sqlite {}", config.sqlite_path().display()),
+        Backend::Redis => format!(
+            "redis {} prefix {}",
+            without_credentials(&config.store.redis_url),
+            config.store.redis_prefix
+        ),
+    }
+}
+
+/// `redis://user:secret@host/0` as `redis://***@host/0`.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Where audit lines go, for the start-up line.
+fn audit_summary(sink: &AuditSink) -> String {
+    match sink {
+        AuditSink::File(path) => path.display().to_string(),
+        AuditSink::Stdout => "stdout".to_owned(),
+        AuditSink::Off => "off".to_owned(),
+    }
 }
 
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
@@ -222,24 +302,68 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
     })
 }
 
-async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Ctrl-C (SIGINT) and SIGTERM, caught from the moment [`Signals::listen`] is called: one
+/// that arrives before [`Signals::recv`] is waited on is kept, not lost.
+struct Signals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("cannot catch SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot catch SIGTERM")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
+
+    async fn recv(self) {
+        #[cfg(unix)]
+        {
+            let Self {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn the_redis_password_is_not_logged() {
+        assert_eq!(
+            without_credentials("redis://:s3cret@cache:6379/0"),
+            "redis://***@cache:6379/0"
+        );
+        assert_eq!(
+            without_credentials("rediss://user:p@ss@cache/"),
+            "rediss://***@cache/"
+        );
+        assert_eq!(
+            without_credentials("redis://127.0.0.1:6379/"),
+            "redis://127.0.0.1:6379/"
+        );
+        assert_eq!(
+            without_credentials("redis://host/?q=a@b"),
+            "redis://host/?q=a@b"
+        );
+    }
 }

@@ -10,9 +10,15 @@ use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
-    /// Print a token signed with the configured key (created if there is none yet).
+    /// Print a token signed with the configured key (created if there is none yet): with an
+    /// agent's or service account's id as `--sub` for the gateway, with a user's name for the
+    /// admin API.
     Issue {
-        /// The subject: a user id, or an agent or service account id.
+        /// The subject (`sub`). For the gateway (`/mcp`, `/a2a`): the id of an agent or
+        /// service account registered in the tenant, as the admin API returned it (a UUID) —
+        /// a token whose subject is a user is refused there (403 "not a registered agent or
+        /// service account"). For the admin API: the user's name, e.g. `alice` (with
+        /// `--role admin` to administer the tenant).
         #[arg(long)]
         sub: String,
         /// The tenant the token acts in.
@@ -28,12 +34,16 @@ pub(crate) enum TokenCommand {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
+        /// The configuration file whose signing key signs the token (default:
+        /// config/portcullis.toml when present; without one, data/signing.key).
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Add a new signing key to the agent-token key file: tokens are signed with it from the
     /// next start on, and tokens of the older keys verify until they expire.
     RotateAgentKey {
+        /// The configuration file, for the agent-token key file (default:
+        /// config/portcullis.toml when present, else data/agent-token.keys).
         #[arg(long)]
         config: Option<PathBuf>,
     },

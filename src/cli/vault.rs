@@ -13,6 +13,8 @@ pub(crate) enum VaultCommand {
     /// new key to the key file or setting a new VAULT_MASTER_KEY with the old one in the
     /// file); the values' ciphertexts stay as they are. Then the old key can be removed.
     Rewrap {
+        /// The configuration file, for the store and the vault's master keys (default:
+        /// config/portcullis.toml when present, else the defaults).
         #[arg(long)]
         config: Option<PathBuf>,
     },

@@ -189,6 +189,121 @@ request:
     let decision: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(decision["allow"], false);
     assert_eq!(decision["obligations"][0], "human_approval");
+    // The JSON names each reason's file and line, as the text does.
+    let reason = &decision["reasons"][0];
+    assert_eq!(reason["policy"], "large-payment-approval", "{decision}");
+    assert!(
+        reason["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("arguments.cedar")),
+        "{decision}"
+    );
+    let line = reason["line"].as_u64().expect("a line number");
+    assert!(
+        output.contains(&format!("arguments.cedar:{line})")),
+        "{line} vs\n{output}"
+    );
+}
+
+/// One typo in an explain file is one error, naming the field and the name, and nothing is
+/// decided (no policy's reasons that point elsewhere).
+#[test]
+fn explain_names_the_one_typo_of_a_request_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let good = serde_json::json!({
+        "entities": {
+            "tenants": [{"id": "acme"}],
+            "servers": [{"id": "bank"}],
+            "tools": [{"id": "pay", "tenant": "acme", "server": "bank", "category": "payments"}],
+            "agents": [{"id": "treasurer", "tenant": "acme", "tools": ["pay"]}]
+        },
+        "request": {
+            "tenant": "acme",
+            "principal": {"agent": "treasurer"},
+            "action": "call_tool",
+            "resource": {"tool": "pay"},
+            "arguments": {"amount": 50000}
+        }
+    })
+    .to_string();
+    let typos = [
+        (
+            "\"tenant\":\"acme\",\"principal\"",
+            "\"tenant\":\"acem\",\"principal\"",
+            "request.tenant: tenant `acem`",
+        ),
+        (
+            "\"tools\":[\"pay\"]",
+            "\"tools\":[\"pya\"]",
+            "entities.agents[0] (`treasurer`).tools: tool `pya`",
+        ),
+        (
+            "\"resource\":{\"tool\":\"pay\"}",
+            "\"resource\":{\"tool\":\"pya\"}",
+            "request.resource: tool `pya`",
+        ),
+        (
+            "\"amount\":50000",
+            "\"amount\":\"50000\"",
+            "argument `amount` is a string, but policies read it as Long",
+        ),
+        (
+            "\"arguments\":",
+            "\"argumnets\":",
+            "unknown field `argumnets`",
+        ),
+    ];
+    for (right, wrong, expected) in typos {
+        assert!(good.contains(right), "{right} not in {good}");
+        let input = tmp.path().join("call.json");
+        std::fs::write(&input, good.replacen(right, wrong, 1)).expect("write");
+        let out = bin()
+            .args(["policy", "explain", "--json", "--policies"])
+            .arg(shipped())
+            .arg(&input)
+            .output()
+            .expect("run");
+        let output = text(&out);
+        // Refused before deciding (error lines), or decided with evaluation errors.
+        let errors: Vec<String> = if out.status.success() {
+            let d: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            assert_eq!(d["allow"], false, "{output}");
+            assert_eq!(d["reasons"], serde_json::json!([]), "{wrong}: {output}");
+            d["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        } else {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .filter(|l| l.starts_with("error"))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(errors.len(), 1, "{wrong}: one error expected:\n{output}");
+        assert!(
+            errors[0].contains(expected),
+            "{wrong}: `{expected}` missing:\n{output}"
+        );
+    }
+    // A misspelt argument is no error (tools have arguments policies do not read), but it
+    // is pointed out.
+    let input = tmp.path().join("call.json");
+    std::fs::write(&input, good.replacen("\"amount\"", "\"amonut\"", 1)).expect("write");
+    let out = bin()
+        .args(["policy", "explain", "--policies"])
+        .arg(shipped())
+        .arg(&input)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("argument `amonut` is not declared"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// A data directory with a config pointing at it.
@@ -318,5 +433,113 @@ fn shared_rate_limits_without_redis_refuse_to_start() {
     assert!(
         stderr.contains("rate_limits.shared needs store.backend"),
         "{stderr}"
+    );
+}
+
+/// `serve` with its output in a file: plain text (no colour codes, though `NO_COLOR` is
+/// unset), one start-up line saying what it serves, and no audit line in the log — they go
+/// to their own file under the data directory, their latencies to the microsecond.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_plain_text_a_summary_and_no_audit_lines() {
+    use crate::interop::{Proc, free_port, wait_listening};
+    use std::time::{Duration, Instant};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let (gateway_port, admin_port) = (free_port(), free_port());
+    let config = tmp.path().join("portcullis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {data:?}\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
+             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\n\
+             [[gateway.upstreams]]\nname = \"files\"\nurl = \"http://127.0.0.1:9/mcp\"\n\
+             [policy]\ndir = {policies:?}\nwatch = false\n",
+            policies = shipped(),
+        ),
+    )
+    .expect("config");
+    let mut cmd = bin();
+    cmd.args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG");
+    let mut serve = Proc::spawn("portcullis serve", cmd, tmp.path().join("serve.log"));
+    assert!(
+        wait_listening(&mut serve, admin_port, Duration::from_secs(60)).await
+            && wait_listening(&mut serve, gateway_port, Duration::from_secs(30)).await,
+        "portcullis serve did not come up:\n{}",
+        serve.log()
+    );
+    // One request (refused: no token) makes one audit line.
+    let status = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{gateway_port}/mcp"))
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await
+        .expect("a call")
+        .status();
+    assert_eq!(status, 401);
+    let audit = data.join("audit.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lines = String::new();
+    while Instant::now() < deadline && !lines.contains("latency_ms") {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        lines = std::fs::read_to_string(&audit).unwrap_or_default();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && !serve.log().contains("portcullis is ready") {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    serve.terminate();
+    let log = serve.log();
+
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log file:\n{log:?}"
+    );
+    let ready = log
+        .lines()
+        .find(|l| l.contains("portcullis is ready"))
+        .unwrap_or_else(|| panic!("no start-up summary:\n{log}"));
+    for expected in [
+        format!("gateway=127.0.0.1:{gateway_port}"),
+        format!("admin=127.0.0.1:{admin_port}"),
+        format!("policy_dir={}", shipped().display()),
+        "upstreams=\"files\"".to_owned(),
+        format!("store=\"sqlite {}\"", data.join("registry.db").display()),
+        format!("audit=\"{}\"", audit.display()),
+    ] {
+        assert!(ready.contains(&expected), "`{expected}` missing: {ready}");
+    }
+    let policies: usize = ready
+        .split("policies=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no policy count: {ready}"));
+    assert!(policies > 0, "{ready}");
+
+    assert!(
+        !log.contains("latency_ms"),
+        "an audit line in the log:\n{log}"
+    );
+    let event: serde_json::Value = lines
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no audit line in {}: {lines:?}", audit.display()));
+    assert_eq!(event["status"], 401, "{event}");
+    let latency = lines
+        .split("\"latency_ms\":")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '}']).next())
+        .expect("a latency");
+    let decimals = latency.split('.').nth(1).map_or(0, str::len);
+    assert!(
+        decimals <= 3,
+        "latency_ms {latency}: to the microsecond at most"
     );
 }

@@ -141,6 +141,107 @@ async fn the_demo_shows_the_four_outcomes() {
             .is_some_and(|u| u.starts_with(&format!("{gateway}/a2a/"))),
         "{card}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    // Stopped as a person stops it, so its directory goes too.
+    assert!(terminate(&mut child).success());
+}
+
+/// Sends SIGTERM and waits (at most 30 s) for the process to exit.
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the demo did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The demo says where its throwaway data and its audit lines are, keeps audit lines out of
+/// what it prints and out of the log, and removes its directory when stopped with SIGTERM
+/// (as with Ctrl-C).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_removes_its_directory_when_stopped() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("demo.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gateway]\nlisten = \"127.0.0.1:{}\"\n[admin]\nlisten = \"127.0.0.1:{}\"\n[policy]\ndir = {:?}\nwatch = false\n",
+            free_port(),
+            free_port(),
+            shipped()
+        ),
+    )
+    .expect("config");
+    let log = tmp.path().join("demo.log");
+    let mut child = bin()
+        .args(["serve", "--demo", "--config"])
+        .arg(&config)
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut out = String::new();
+    while Instant::now() < deadline && !out.contains("Ctrl-C stops the demo") {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    assert!(
+        out.contains("Ctrl-C stops the demo"),
+        "the demo did not finish:\n{out}"
+    );
+    let after = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|l| l.rsplit(": ").next())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| panic!("no `{prefix}` line in the demo output:\n{out}"))
+    };
+    let dir = after("Throwaway data");
+    let audit = after("Audit lines");
+    assert!(dir.is_dir(), "{} is not a directory", dir.display());
+    assert!(dir.join("registry.db").is_file());
+    assert_eq!(audit.parent(), Some(dir.as_path()), "{}", audit.display());
+    let audited = std::fs::read_to_string(&audit).expect("the audit file");
+    assert!(audited.lines().count() >= 4, "{audited}");
+    assert!(
+        !out.contains("latency_ms"),
+        "audit lines in the narrative:\n{out}"
+    );
+
+    let status = terminate(&mut child);
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "{status}:\n{logged}");
+    assert!(!dir.exists(), "{} left behind:\n{logged}", dir.display());
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour codes in a log file:\n{logged:?}"
+    );
+    assert!(logged.contains("portcullis is ready"), "{logged}");
+    assert!(
+        !logged.contains("latency_ms"),
+        "audit lines in the log:\n{logged}"
+    );
 }

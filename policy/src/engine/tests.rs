@@ -557,3 +557,17 @@ fn delegation_alone_is_decided_hop_by_hop() {
     );
     assert!(engine.decide_delegation("acme", &chain(&["a"]), "b").allow);
 }
+
+/// An unknown actor in a delegation chain fails both its hop and its own step: the decision
+/// says so once.
+#[test]
+fn an_error_of_several_steps_is_reported_once() {
+    let engine = Engine::from_dir(&shipped(), EngineConfig::default()).expect("policies load");
+    engine.set_directory(directory(1, Lifecycle::Active));
+    let mut r = call("read_file");
+    r.chain = vec!["raeder".into()];
+    let d = engine.decide_uncached(&r);
+    assert!(!d.allow);
+    assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
+    assert!(d.errors[0].contains("raeder"), "{:?}", d.errors);
+}
