@@ -6,6 +6,7 @@
 
 mod auth;
 mod body;
+mod console;
 mod error;
 pub mod governance;
 mod json;
@@ -111,7 +112,8 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     document_errors(&mut doc);
     let doc = std::sync::Arc::new(doc);
-    api.route("/healthz", axum::routing::get(|| async { "ok" }))
+    api.merge(console::routes())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(ready))
         .route("/metrics", axum::routing::get(metrics::render))
         .route(

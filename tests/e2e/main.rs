@@ -11,6 +11,7 @@
 mod a2a;
 mod approvals;
 mod cli;
+mod console;
 mod demo;
 mod durability;
 mod features;

@@ -927,6 +927,36 @@ async fn scenario(api: &Api) {
     // --- operations ---
     let (st, _) = api.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(st, StatusCode::OK);
+    // The web console: its page and assets need no token (the API calls they make do),
+    // under a policy that allows only this origin's scripts and styles.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/console/app.js", "text/javascript"),
+        ("/console/app.css", "text/css"),
+    ] {
+        let resp = api
+            .http
+            .get(format!("{}{path}", api.base))
+            .send()
+            .await
+            .expect("console");
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(header("content-type").starts_with(kind), "{path}");
+        let csp = header("content-security-policy");
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert!(resp.headers().get("set-cookie").is_none());
+    }
     let (st, _) = api.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(st, StatusCode::OK);
     let metrics = api

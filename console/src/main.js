@@ -1,0 +1,331 @@
+// The Portcullis console: approvals, the registry and the risk picture, over the admin API
+// it is served by. The token lives in this tab's sessionStorage and goes out only as an
+// `Authorization` header (no cookie: nothing a forged cross-site request could carry).
+import { h, render } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import htm from 'htm';
+
+const html = htm.bind(h);
+const TOKEN_KEY = 'portcullis.token';
+
+// --- the admin API -----------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ''}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const resp = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'omit',
+    cache: 'no-store',
+  });
+  const text = await resp.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!resp.ok) throw new ApiError(resp.status, json);
+  return json;
+}
+
+// Loads `path` now and every `everyMs` (when given); `reload` fetches again at once.
+function useResource(path, everyMs) {
+  const [state, setState] = useState({ data: null, error: null });
+  const reload = useCallback(() => {
+    api('GET', path).then(
+      (data) => setState({ data, error: null }),
+      (error) => setState((s) => ({ data: s.data, error })),
+    );
+  }, [path]);
+  useEffect(() => {
+    reload();
+    if (!everyMs) return undefined;
+    const timer = setInterval(reload, everyMs);
+    return () => clearInterval(timer);
+  }, [reload, everyMs]);
+  return [state, reload];
+}
+
+// --- routing: #/approvals, #/registry/agents, #/registry/agents/<id>, #/risk -------------
+
+function useHash() {
+  const [hash, setHash] = useState(location.hash || '#/approvals');
+  useEffect(() => {
+    const on = () => setHash(location.hash || '#/approvals');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash.slice(2).split('/').map(decodeURIComponent);
+}
+
+const KINDS = { agents: 'Agents', 'service-accounts': 'Service accounts', tools: 'Tools' };
+
+// --- pieces ------------------------------------------------------------------------------
+
+const When = ({ at }) => (at ? html`<time datetime=${at}>${new Date(at).toLocaleString()}</time>` : '—');
+
+const Failure = ({ error }) =>
+  error ? html`<p class="error" role="alert">${error.message}</p>` : null;
+
+function Json({ value }) {
+  return html`<pre class="json">${JSON.stringify(value, null, 2)}</pre>`;
+}
+
+// --- sign-in -----------------------------------------------------------------------------
+
+function SignIn({ onIn }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, token.trim());
+    try {
+      await api('GET', '/nhi?limit=1');
+      onIn();
+    } catch (err) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      setError(err.status === 401 ? new Error('This token is not valid here.') : err);
+    }
+  };
+  return html`<main class="signin">
+    <h1>Portcullis</h1>
+    <form onSubmit=${submit}>
+      <label for="token">Bearer token</label>
+      <textarea id="token" rows="4" autocomplete="off" spellcheck="false" value=${token}
+        onInput=${(e) => setToken(e.target.value)} required></textarea>
+      <button type="submit">Sign in</button>
+      <${Failure} error=${error} />
+    </form>
+  </main>`;
+}
+
+// --- approvals ---------------------------------------------------------------------------
+
+function PendingApproval({ approval, onDecided }) {
+  const [{ data: full, error }] = useResource(`/approvals/${approval.id}`);
+  // The requesting agent's name and owner (a service account is shown by its id).
+  const [{ data: agent }] = useResource(`/nhi/agents/${approval.principal_id}`);
+  const [comment, setComment] = useState('');
+  const [failure, setFailure] = useState(null);
+  const decide = async (verb) => {
+    try {
+      await api('POST', `/approvals/${approval.id}/${verb}`, { comment: comment || undefined });
+      onDecided();
+    } catch (err) {
+      setFailure(err);
+    }
+  };
+  return html`<article class="card approval" data-approval=${approval.id}>
+    <header><strong>${approval.tool}</strong> <span class="muted">requested <${When} at=${approval.created_at} /></span></header>
+    <dl>
+      <dt>Agent</dt><dd><a href=${`#/registry/agents/${approval.principal_id}`}>${agent?.name || approval.principal_id}</a></dd>
+      <dt>Owner</dt><dd>${agent?.owner_id || '—'}</dd>
+      ${approval.chain.length ? html`<dt>Delegation chain</dt><dd>${approval.chain.join(' → ')}</dd>` : null}
+      ${approval.on_behalf_of ? html`<dt>On behalf of</dt><dd>${approval.on_behalf_of}</dd>` : null}
+      <dt>Policies</dt><dd>${approval.policies.join(', ')}</dd>
+      <dt>Expires</dt><dd><${When} at=${approval.expires_at} /></dd>
+    </dl>
+    <h3>Arguments</h3>
+    ${full ? html`<${Json} value=${full.arguments} />` : html`<${Failure} error=${error} />`}
+    <label>Comment <input value=${comment} onInput=${(e) => setComment(e.target.value)} /></label>
+    <div class="actions">
+      <button class="approve" onClick=${() => decide('approve')}>Approve</button>
+      <button class="deny" onClick=${() => decide('deny')}>Deny</button>
+    </div>
+    <${Failure} error=${failure} />
+  </article>`;
+}
+
+function Approvals() {
+  // Polled: a new request shows up within two seconds, without a reload.
+  const [{ data: pending, error }, reload] = useResource('/approvals?status=pending', 2000);
+  const [{ data: approved }, reloadApproved] = useResource('/approvals?status=approved&limit=20', 5000);
+  const [{ data: denied }, reloadDenied] = useResource('/approvals?status=denied&limit=20', 5000);
+  const decided = () => {
+    reload();
+    reloadApproved();
+    reloadDenied();
+  };
+  const done = [...(approved?.items || []), ...(denied?.items || [])].sort((a, b) =>
+    (b.decided_at || '').localeCompare(a.decided_at || ''),
+  );
+  return html`<section>
+    <h2>Pending approvals <span class="count">${pending ? pending.total : '…'}</span></h2>
+    <${Failure} error=${error} />
+    ${pending && pending.items.length === 0 ? html`<p class="muted">Nothing is waiting for a decision.</p>` : null}
+    ${(pending?.items || []).map((a) => html`<${PendingApproval} key=${a.id} approval=${a} onDecided=${decided} />`)}
+    <h2>Decided</h2>
+    <table class="decided">
+      <thead><tr><th>Tool</th><th>Agent</th><th>Decision</th><th>By</th><th>When</th><th>Comment</th></tr></thead>
+      <tbody>
+        ${done.map((a) => html`<tr key=${a.id}>
+          <td>${a.tool}</td><td>${a.principal_id}</td><td class=${a.status}>${a.status}</td>
+          <td>${a.decided_by || '—'}</td><td><${When} at=${a.decided_at} /></td><td>${a.comment || ''}</td>
+        </tr>`)}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+// --- the registry ------------------------------------------------------------------------
+
+const PAGE = 20;
+
+function Registry({ kind }) {
+  const [search, setSearch] = useState('');
+  const [offset, setOffset] = useState(0);
+  const query = `limit=${PAGE}&offset=${offset}${search ? `&search=${encodeURIComponent(search)}` : ''}`;
+  const [{ data, error }] = useResource(`/nhi/${kind}?${query}`);
+  return html`<section>
+    <nav class="tabs">
+      ${Object.entries(KINDS).map(([k, label]) => html`<a href=${`#/registry/${k}`} class=${k === kind ? 'active' : ''}>${label}</a>`)}
+    </nav>
+    <input type="search" placeholder="Search by name or description" aria-label="Search" value=${search}
+      onInput=${(e) => { setSearch(e.target.value); setOffset(0); }} />
+    <${Failure} error=${error} />
+    <table class="registry">
+      <thead><tr><th>Name</th><th>State</th><th>Risk</th><th>Owner</th><th>Last used</th></tr></thead>
+      <tbody>
+        ${(data?.items || []).map((n) => html`<tr key=${n.id}>
+          <td><a href=${`#/registry/${kind}/${n.id}`}>${n.name}</a></td>
+          <td class=${`state ${n.lifecycle_state}`}>${n.lifecycle_state}</td>
+          <td class=${`risk ${n.risk?.level || n.risk_level}`}>${n.risk?.level || n.risk_level}</td>
+          <td>${n.owner_id || '—'}</td><td><${When} at=${n.last_used_at} /></td>
+        </tr>`)}
+      </tbody>
+    </table>
+    ${data ? html`<p class="pager">
+      <button disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - PAGE))}>Previous</button>
+      ${data.total ? `${offset + 1}–${Math.min(offset + PAGE, data.total)} of ${data.total}` : 'none'}
+      <button disabled=${offset + PAGE >= data.total} onClick=${() => setOffset(offset + PAGE)}>Next</button>
+    </p>` : null}
+  </section>`;
+}
+
+function Lifecycle({ nhi, kind, onChanged }) {
+  const [reason, setReason] = useState('');
+  const [failure, setFailure] = useState(null);
+  const verb = nhi.lifecycle_state === 'suspended' ? 'reactivate' : 'suspend';
+  const change = async (e) => {
+    e.preventDefault();
+    try {
+      await api('POST', `/nhi/${kind}/${nhi.id}/${verb}`, { reason });
+      setReason('');
+      onChanged();
+    } catch (err) {
+      setFailure(err);
+    }
+  };
+  if (!['active', 'suspended'].includes(nhi.lifecycle_state)) return null;
+  return html`<form class="lifecycle" onSubmit=${change}>
+    <label>Reason <input value=${reason} onInput=${(e) => setReason(e.target.value)} required /></label>
+    <button type="submit" class=${verb}>${verb === 'suspend' ? 'Suspend' : 'Reactivate'}</button>
+    <${Failure} error=${failure} />
+  </form>`;
+}
+
+function Related({ title, path, show }) {
+  const [{ data, error }] = useResource(path);
+  return html`<div class="related">
+    <h3>${title} <span class="count">${data ? data.total : '…'}</span></h3>
+    <${Failure} error=${error} />
+    <ul>${(data?.items || []).map((item, i) => html`<li key=${i}>${show(item)}</li>`)}</ul>
+  </div>`;
+}
+
+function Detail({ kind, id }) {
+  const [{ data: nhi, error }, reload] = useResource(`/nhi/${kind}/${id}`);
+  if (!nhi) return html`<${Failure} error=${error} />`;
+  return html`<section class="detail">
+    <p><a href=${`#/registry/${kind}`}>← ${KINDS[kind]}</a></p>
+    <h2>${nhi.name} <span class=${`state ${nhi.lifecycle_state}`}>${nhi.lifecycle_state}</span></h2>
+    ${nhi.lifecycle_reason ? html`<p class="muted">${nhi.lifecycle_reason}</p>` : null}
+    <dl>
+      <dt>Id</dt><dd><code>${nhi.id}</code></dd>
+      <dt>Owner</dt><dd>${nhi.owner_id || '—'}</dd>
+      <dt>Description</dt><dd>${nhi.description || '—'}</dd>
+      <dt>Risk</dt><dd class=${`risk ${nhi.risk?.level}`}>${nhi.risk?.level} (${nhi.risk?.score})
+        ${(nhi.risk?.factors || []).length ? html` — ${nhi.risk.factors.map((f) => `${f.factor} +${f.points}`).join(', ')}` : null}</dd>
+      <dt>Last used</dt><dd><${When} at=${nhi.last_used_at} /></dd>
+    </dl>
+    <${Lifecycle} nhi=${nhi} kind=${kind} onChanged=${reload} />
+    ${kind === 'agents' ? html`<${Related} title="Tool grants" path=${`/nhi/agents/${id}/tools`} show=${(t) => (t.upstream ? `${t.name} (${t.upstream})` : t.name)} />` : null}
+    ${kind === 'tools' ? html`<${Related} title="Granted to" path=${`/nhi/tools/${id}/agents`} show=${(a) => a.name} />` : null}
+    ${kind !== 'tools' ? html`<${Related} title="May call or delegate to" path=${`/nhi/${id}/callees`} show=${(e) => `${e.nhi.name} (${e.permission_type})`} />` : null}
+    <${Related} title="Called or delegated to by" path=${`/nhi/${id}/callers`} show=${(e) => `${e.nhi.name} (${e.permission_type})`} />
+    <${Related} title="User permissions" path=${`/nhi/${id}/users`} show=${(u) => `${u.user_id}: ${u.permission_level}`} />
+  </section>`;
+}
+
+// --- risk --------------------------------------------------------------------------------
+
+function Bars({ title, counts, order }) {
+  const entries = Object.entries(counts || {});
+  if (order) entries.sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
+  const most = Math.max(1, ...entries.map(([, n]) => n));
+  return html`<figure class="bars">
+    <figcaption>${title}</figcaption>
+    ${entries.map(([name, n]) => html`<div class="bar" key=${name}>
+      <span class="label">${name}</span>
+      <span class=${`fill ${name}`} style=${{ width: `${(100 * n) / most}%` }}></span>
+      <span class="n">${n}</span>
+    </div>`)}
+  </figure>`;
+}
+
+function Risk() {
+  const [{ data, error }] = useResource('/nhi/risk-summary', 10000);
+  return html`<section>
+    <h2>Risk</h2>
+    <${Failure} error=${error} />
+    ${data ? html`<div class="tiles">
+      <div class="tile"><span class="n">${data.total_count}</span> NHIs</div>
+      <div class="tile"><span class="n">${data.pending_certification}</span> pending certification</div>
+      <div class="tile"><span class="n">${data.inactive_30_days}</span> inactive 30 days</div>
+      <div class="tile"><span class="n">${data.expiring_7_days}</span> expiring in 7 days</div>
+    </div>
+    <${Bars} title="By risk level" counts=${data.by_risk_level} order=${['critical', 'high', 'medium', 'low']} />
+    <${Bars} title="By type" counts=${data.by_type} />` : null}
+  </section>`;
+}
+
+// --- the shell ---------------------------------------------------------------------------
+
+function App() {
+  const [signedIn, setSignedIn] = useState(Boolean(sessionStorage.getItem(TOKEN_KEY)));
+  const [page, kind, id] = useHash();
+  if (!signedIn) return html`<${SignIn} onIn=${() => setSignedIn(true)} />`;
+  const signOut = () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.hash = '#/approvals';
+    setSignedIn(false);
+  };
+  let body;
+  if (page === 'registry') {
+    const k = KINDS[kind] ? kind : 'agents';
+    body = id ? html`<${Detail} kind=${k} id=${id} />` : html`<${Registry} key=${k} kind=${k} />`;
+  } else if (page === 'risk') {
+    body = html`<${Risk} />`;
+  } else {
+    body = html`<${Approvals} />`;
+  }
+  return html`<div class="shell">
+    <header class="top">
+      <strong>Portcullis</strong>
+      <nav>
+        <a href="#/approvals" class=${page === 'approvals' || !page ? 'active' : ''}>Approvals</a>
+        <a href="#/registry/agents" class=${page === 'registry' ? 'active' : ''}>Registry</a>
+        <a href="#/risk" class=${page === 'risk' ? 'active' : ''}>Risk</a>
+      </nav>
+      <button class="signout" onClick=${signOut}>Sign out</button>
+    </header>
+    <main>${body}</main>
+  </div>`;
+}
+
+render(html`<${App} />`, document.getElementById('app'));
