@@ -51,7 +51,7 @@ function useResource(path, everyMs) {
   return [state, reload];
 }
 
-// --- routing: #/approvals, #/registry/agents, #/registry/agents/<id>, #/risk -------------
+// --- routing: #/approvals, #/registry/<kind>[/<id>], #/risk, #/campaigns[/<id>], #/audit --
 
 function useHash() {
   const [hash, setHash] = useState(location.hash || '#/approvals');
@@ -294,6 +294,164 @@ function Risk() {
   </section>`;
 }
 
+// --- certification campaigns -------------------------------------------------------------
+
+const TYPES = { ai_agent: 'Agents', service_account: 'Service accounts', tool: 'Tools' };
+
+function NewCampaign({ onCreated }) {
+  const [form, setForm] = useState({ name: '', types: ['ai_agent'], risk_min: '', reviewer_id: '', due_date: '', due_rule: 'revoke' });
+  const [failure, setFailure] = useState(null);
+  const set = (key) => (e) => setForm({ ...form, [key]: e.target.value });
+  const toggle = (t) => setForm({ ...form, types: form.types.includes(t) ? form.types.filter((x) => x !== t) : [...form.types, t] });
+  const create = async (e) => {
+    e.preventDefault();
+    try {
+      const body = { name: form.name, nhi_types: form.types, due_date: form.due_date, due_rule: form.due_rule };
+      if (form.risk_min) body.risk_min = form.risk_min;
+      if (form.reviewer_id) body.reviewer_id = form.reviewer_id;
+      const created = await api('POST', '/nhi/certifications', body);
+      location.hash = `#/campaigns/${created.id}`;
+      onCreated();
+    } catch (err) {
+      setFailure(err);
+    }
+  };
+  return html`<form class="card campaign-form" onSubmit=${create}>
+    <h3>New campaign</h3>
+    <label>Name <input name="name" value=${form.name} onInput=${set('name')} required /></label>
+    <fieldset><legend>Reviews</legend>
+      ${Object.entries(TYPES).map(([t, label]) => html`<label key=${t}><input type="checkbox" checked=${form.types.includes(t)} onChange=${() => toggle(t)} /> ${label}</label>`)}
+    </fieldset>
+    <label>At least this risky <select value=${form.risk_min} onChange=${set('risk_min')}>
+      <option value="">any</option><option value="low">low</option><option value="medium">medium</option><option value="high">high</option><option value="critical">critical</option>
+    </select></label>
+    <label>Reviewer <input value=${form.reviewer_id} onInput=${set('reviewer_id')} placeholder="each NHI's owner" /></label>
+    <label>Due <input type="date" name="due_date" value=${form.due_date} onInput=${set('due_date')} required /></label>
+    <label>Open items at the due date are <select value=${form.due_rule} onChange=${set('due_rule')}>
+      <option value="revoke">revoked</option><option value="certify">certified</option>
+    </select></label>
+    <button type="submit">Create draft</button>
+    <${Failure} error=${failure} />
+  </form>`;
+}
+
+function Campaigns() {
+  const [{ data, error }, reload] = useResource('/nhi/certifications');
+  return html`<section>
+    <h2>Certification campaigns</h2>
+    <${Failure} error=${error} />
+    <table class="campaigns">
+      <thead><tr><th>Name</th><th>Status</th><th>Due</th><th>Decided</th></tr></thead>
+      <tbody>${(data?.items || []).map((c) => html`<tr key=${c.id}>
+        <td><a href=${`#/campaigns/${c.id}`}>${c.name}</a></td><td class=${`status ${c.status}`}>${c.status}</td>
+        <td><${When} at=${c.due_date} /></td><td>${c.decided} / ${c.items}</td>
+      </tr>`)}</tbody>
+    </table>
+    <${NewCampaign} onCreated=${reload} />
+  </section>`;
+}
+
+function CampaignItem({ campaign, item, onDecided }) {
+  const [comment, setComment] = useState('');
+  const [failure, setFailure] = useState(null);
+  const decide = async (verb) => {
+    try {
+      await api('POST', `/nhi/certifications/${campaign.id}/${verb}/${item.nhi_id}`, { comment: comment || undefined });
+      onDecided();
+    } catch (err) {
+      setFailure(err);
+    }
+  };
+  const unused = new Set(item.unused_grants);
+  return html`<article class="card item" data-item=${item.name}>
+    <header><strong>${item.name}</strong> <span class="muted">${TYPES[item.nhi_type] || item.nhi_type}</span>
+      ${item.decision ? html` <span class=${`decision ${item.decision}`}>${item.decision}</span>` : null}</header>
+    <dl>
+      <dt>Last used</dt><dd><${When} at=${item.last_used_at} /></dd>
+      <dt>Grants</dt><dd>${item.grants.length ? item.grants.map((g) => html`<span class=${unused.has(g.id) ? 'grant unused' : 'grant'} key=${g.id}>${g.name}${unused.has(g.id) ? ' (unused 30 days)' : ''}</span>`) : 'none'}</dd>
+      ${item.decision ? html`<dt>Decided</dt><dd>${item.by_rule ? 'by the due-date rule' : item.decided_by} <${When} at=${item.decided_at} />${item.comment ? ` — ${item.comment}` : ''}</dd>` : null}
+    </dl>
+    ${!item.decision && campaign.status === 'active' ? html`
+      <label>Comment <input value=${comment} onInput=${(e) => setComment(e.target.value)} /></label>
+      <div class="actions">
+        <button class="approve" onClick=${() => decide('certify')}>Certify</button>
+        <button class="deny" onClick=${() => decide('revoke')}>Revoke</button>
+      </div>` : null}
+    <${Failure} error=${failure} />
+  </article>`;
+}
+
+function Campaign({ id }) {
+  const [{ data: c, error }, reload] = useResource(`/nhi/certifications/${id}`);
+  const [failure, setFailure] = useState(null);
+  const act = async (verb) => {
+    try {
+      await api('POST', `/nhi/certifications/${id}/${verb}`);
+      reload();
+    } catch (err) {
+      setFailure(err);
+    }
+  };
+  if (!c) return html`<${Failure} error=${error} />`;
+  const open = c.items.filter((i) => !i.decision);
+  return html`<section class="campaign">
+    <p><a href="#/campaigns">← Campaigns</a></p>
+    <h2>${c.name} <span class=${`status ${c.status}`}>${c.status}</span></h2>
+    <p class="progress">${c.progress ? `${c.progress.decided} of ${c.progress.total} decided` : ''}
+      <progress max=${c.progress?.total || 1} value=${c.progress?.decided || 0}></progress></p>
+    <p class="muted">Due <${When} at=${c.due_date} />; open items then are ${c.due_rule === 'certify' ? 'certified' : 'revoked'}.</p>
+    <div class="actions">
+      ${c.status === 'draft' ? html`<button onClick=${() => act('launch')}>Launch</button>` : null}
+      ${['draft', 'active'].includes(c.status) ? html`<button onClick=${() => act('cancel')}>Cancel campaign</button>` : null}
+    </div>
+    <${Failure} error=${failure} />
+    ${open.length ? html`<h3>To review <span class="count">${open.length}</span></h3>` : null}
+    ${open.map((i) => html`<${CampaignItem} key=${i.nhi_id} campaign=${c} item=${i} onDecided=${reload} />`)}
+    ${c.items.length > open.length ? html`<h3>Decided</h3>` : null}
+    ${c.items.filter((i) => i.decision).map((i) => html`<${CampaignItem} key=${i.nhi_id} campaign=${c} item=${i} onDecided=${reload} />`)}
+  </section>`;
+}
+
+// --- the audit log -----------------------------------------------------------------------
+
+function Audit() {
+  const [filters, setFilters] = useState({ decision: '', principal: '', tool: '', event: '' });
+  const [cursor, setCursor] = useState('');
+  const query = Object.entries({ ...filters, cursor, limit: '50' })
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
+    .join('&');
+  const [{ data, error }] = useResource(`/audit?${query}`);
+  const set = (key) => (e) => {
+    setFilters({ ...filters, [key]: e.target.value });
+    setCursor('');
+  };
+  return html`<section>
+    <h2>Audit log</h2>
+    <form class="filters" onSubmit=${(e) => e.preventDefault()}>
+      <label>Decision <select value=${filters.decision} onChange=${set('decision')}>
+        <option value="">any</option><option value="allow">allow</option><option value="deny">deny</option>
+        <option value="approval_required">approval required</option><option value="approved">approved</option>
+      </select></label>
+      <label>Principal <input value=${filters.principal} onChange=${set('principal')} placeholder="id" /></label>
+      <label>Tool <input value=${filters.tool} onChange=${set('tool')} /></label>
+      <label>Event <input value=${filters.event} onChange=${set('event')} placeholder="e.g. approval.approved" /></label>
+    </form>
+    <${Failure} error=${error} />
+    <table class="audit">
+      <thead><tr><th>Time</th><th>What</th><th>Who</th><th>Tool or target</th><th>Decision</th><th>Status</th></tr></thead>
+      <tbody>${(data?.items || []).map((e, i) => html`<tr key=${i}>
+        <td><${When} at=${e.time} /></td><td>${e.event || e.method || ''}</td><td>${e.actor || e.approver || e.principal || ''}</td>
+        <td>${e.tool || e.target || e.campaign || e.approval || ''}</td><td class=${e.decision || ''}>${e.decision || ''}</td><td>${e.status ?? ''}</td>
+      </tr>`)}</tbody>
+    </table>
+    <p class="pager">
+      ${cursor ? html`<button onClick=${() => setCursor('')}>Newest</button>` : null}
+      ${data?.next_cursor ? html`<button onClick=${() => setCursor(data.next_cursor)}>Older</button>` : null}
+    </p>
+  </section>`;
+}
+
 // --- the shell ---------------------------------------------------------------------------
 
 function App() {
@@ -311,6 +469,10 @@ function App() {
     body = id ? html`<${Detail} kind=${k} id=${id} />` : html`<${Registry} key=${k} kind=${k} />`;
   } else if (page === 'risk') {
     body = html`<${Risk} />`;
+  } else if (page === 'campaigns') {
+    body = kind ? html`<${Campaign} key=${kind} id=${kind} />` : html`<${Campaigns} />`;
+  } else if (page === 'audit') {
+    body = html`<${Audit} />`;
   } else {
     body = html`<${Approvals} />`;
   }
@@ -321,6 +483,8 @@ function App() {
         <a href="#/approvals" class=${page === 'approvals' || !page ? 'active' : ''}>Approvals</a>
         <a href="#/registry/agents" class=${page === 'registry' ? 'active' : ''}>Registry</a>
         <a href="#/risk" class=${page === 'risk' ? 'active' : ''}>Risk</a>
+        <a href="#/campaigns" class=${page === 'campaigns' ? 'active' : ''}>Campaigns</a>
+        <a href="#/audit" class=${page === 'audit' ? 'active' : ''}>Audit</a>
       </nav>
       <button class="signout" onClick=${signOut}>Sign out</button>
     </header>

@@ -2,7 +2,8 @@
 // against a running `portcullis serve --demo`: sign in, see the payment the demo's real
 // tools/call left pending and a new one appear without a reload, approve it and watch the
 // retried call succeed, suspend an agent and see its next call refused, look at the risk
-// picture, and sign in as another tenant's admin to see none of it. Screenshots go to SHOTS.
+// picture, complete a small certification campaign, filter the audit log, and sign in as
+// another tenant's admin to see none of it. Screenshots go to SHOTS.
 //
 // Environment: ADMIN_URL, GATEWAY_URL, ADMIN (the demo admin's token), ASSISTANT (the
 // assistant agent's token), OTHER_ADMIN (an admin token of another tenant), SHOTS (a
@@ -128,6 +129,37 @@ try {
   await page.locator('.tile').first().waitFor();
   check((await page.locator('.bars .bar').count()) > 0, 'the risk page shows counts by level and type');
   await page.screenshot({ path: join(shots, 'risk.png'), fullPage: true });
+
+  // A small certification campaign over the agents: drafted, launched, each item decided,
+  // completed; the revoked agent loses its access.
+  await page.getByRole('link', { name: 'Campaigns' }).click();
+  await page.fill('input[name=name]', 'Q4 agents');
+  await page.fill('input[name=due_date]', '2099-12-31');
+  await page.getByRole('button', { name: 'Create draft' }).click();
+  await page.locator('h2 .status.draft').waitFor();
+  await page.getByRole('button', { name: 'Launch' }).click();
+  await page.locator('h2 .status.active').waitFor();
+  const items = await page.locator('article.item').count();
+  check(items === 3, `the launched campaign has one item per agent (${items})`);
+  for (const [name, verb] of [['assistant', 'Certify'], ['researcher', 'Certify'], ['intern', 'Revoke']]) {
+    const item = page.locator(`article.item[data-item="${name}"]`);
+    await item.getByLabel('Comment').fill(verb === 'Certify' ? 'still in use' : 'not needed any more');
+    await item.getByRole('button', { name: verb }).click();
+    await page.locator(`article.item[data-item="${name}"] .decision`).waitFor();
+  }
+  await page.locator('h2 .status.completed').waitFor();
+  check((await page.textContent('.progress')).includes('3 of 3 decided'), 'the campaign completes once every item is decided');
+  await page.screenshot({ path: join(shots, 'campaign.png'), fullPage: true });
+
+  // The audit log: the approval and the campaign's decisions are there.
+  await page.getByRole('link', { name: 'Audit' }).click();
+  await page.locator('table.audit tbody tr').first().waitFor();
+  await page.getByLabel('Event').fill('approval.approved');
+  await page.getByLabel('Event').press('Enter');
+  await eventually('the approval event is listed', async () =>
+    (await page.locator('table.audit tbody tr').count()) === 1 && (await page.textContent('table.audit tbody')).includes('demo-admin'));
+  check(true, 'the audit log filters to the approval, with who gave it');
+  await page.screenshot({ path: join(shots, 'audit.png'), fullPage: true });
 
   // Another tenant's admin sees none of it.
   await page.getByRole('button', { name: 'Sign out' }).click();
