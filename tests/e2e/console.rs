@@ -129,6 +129,8 @@ async fn approvers_and_admins_work_in_the_console() {
         "approvals-decided",
         "registry-agent",
         "risk",
+        "campaign",
+        "audit",
         "other-tenant",
     ] {
         assert!(
