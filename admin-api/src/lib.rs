@@ -108,6 +108,7 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
         .merge(routes::audit::routes())
         .merge(routes::mcp_discovery::routes())
         .merge(routes::risk::routes())
+        .merge(routes::policies::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     document_errors(&mut doc);

@@ -7,6 +7,7 @@ pub(crate) mod certifications;
 pub(crate) mod clients;
 pub(crate) mod inactivity;
 pub(crate) mod mcp_discovery;
+pub(crate) mod policies;
 pub(crate) mod relations;
 pub(crate) mod risk;
 pub(crate) mod service_accounts;

@@ -452,6 +452,29 @@ function Audit() {
   </section>`;
 }
 
+// --- the policy set ----------------------------------------------------------------------
+
+function Policies() {
+  const [{ data, error }] = useResource('/policies?limit=500');
+  const [{ data: ready }] = useResource('/readyz', 10000);
+  const reload = ready?.policy;
+  return html`<section>
+    <h2>Policies <span class="count">${data ? data.total : ''}</span></h2>
+    ${reload ? html`<p class=${reload.last_error ? 'reload failing' : 'reload'}>
+      Serving set ${reload.epoch}: ${reload.reloads} reloads, ${reload.failures} failed.
+      ${reload.last_error ? html`<br />The last reload failed, the previous set still serves: <code>${reload.last_error}</code>` : ''}
+    </p>` : null}
+    <${Failure} error=${error} />
+    ${data ? html`<table class="policies">
+      <thead><tr><th>Id</th><th>Effect</th><th>Obligation</th><th>Where</th></tr></thead>
+      <tbody>${data.items.map((p) => html`<tr key=${p.id}>
+        <td><code>${p.id}</code></td><td class=${p.effect}>${p.effect}</td><td>${p.obligation || ''}</td>
+        <td><code>${p.file}:${p.line}</code></td>
+      </tr>`)}</tbody>
+    </table>` : null}
+  </section>`;
+}
+
 // --- the shell ---------------------------------------------------------------------------
 
 function App() {
@@ -473,6 +496,8 @@ function App() {
     body = kind ? html`<${Campaign} key=${kind} id=${kind} />` : html`<${Campaigns} />`;
   } else if (page === 'audit') {
     body = html`<${Audit} />`;
+  } else if (page === 'policies') {
+    body = html`<${Policies} />`;
   } else {
     body = html`<${Approvals} />`;
   }
@@ -485,6 +510,7 @@ function App() {
         <a href="#/risk" class=${page === 'risk' ? 'active' : ''}>Risk</a>
         <a href="#/campaigns" class=${page === 'campaigns' ? 'active' : ''}>Campaigns</a>
         <a href="#/audit" class=${page === 'audit' ? 'active' : ''}>Audit</a>
+        <a href="#/policies" class=${page === 'policies' ? 'active' : ''}>Policies</a>
       </nav>
       <button class="signout" onClick=${signOut}>Sign out</button>
     </header>

@@ -6,8 +6,9 @@
 // another tenant's admin to see none of it. Screenshots go to SHOTS.
 //
 // Environment: ADMIN_URL, GATEWAY_URL, ADMIN (the demo admin's token), ASSISTANT (the
-// assistant agent's token), OTHER_ADMIN (an admin token of another tenant), SHOTS (a
-// directory), CHROMIUM (default /usr/bin/chromium).
+// assistant agent's token), OTHER_ADMIN (an admin token of another tenant), ROOT (an
+// operator's token: role super_admin in the demo tenant), SHOTS (a directory), CHROMIUM
+// (default /usr/bin/chromium).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -17,8 +18,8 @@ const env = (name) => {
   if (!value) throw new Error(`${name} is not set`);
   return value;
 };
-const [adminUrl, gatewayUrl, admin, assistant, otherAdmin, shots] =
-  ['ADMIN_URL', 'GATEWAY_URL', 'ADMIN', 'ASSISTANT', 'OTHER_ADMIN', 'SHOTS'].map(env);
+const [adminUrl, gatewayUrl, admin, assistant, otherAdmin, root, shots] =
+  ['ADMIN_URL', 'GATEWAY_URL', 'ADMIN', 'ASSISTANT', 'OTHER_ADMIN', 'ROOT', 'SHOTS'].map(env);
 mkdirSync(shots, { recursive: true });
 
 function check(ok, what) {
@@ -160,6 +161,21 @@ try {
     (await page.locator('table.audit tbody tr').count()) === 1 && (await page.textContent('table.audit tbody')).includes('demo-admin'));
   check(true, 'the audit log filters to the approval, with who gave it');
   await page.screenshot({ path: join(shots, 'audit.png'), fullPage: true });
+
+  // The policy set is the deployment's: a tenant admin is told it needs `super_admin`; the
+  // operator sees every policy with its file and line, and the reload status.
+  await page.getByRole('link', { name: 'Policies' }).click();
+  await page.getByRole('alert').waitFor();
+  check((await page.getByRole('alert').textContent()).includes('super_admin'), 'a tenant admin may not read the policy set');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.fill('#token', root);
+  await page.click('button[type=submit]');
+  await page.getByRole('link', { name: 'Policies' }).click();
+  const row = page.locator('table.policies tr', { hasText: 'large-payment-approval' });
+  await row.waitFor();
+  check(/arguments\.cedar:\d+/.test(await row.textContent()) && (await row.textContent()).includes('human_approval'), 'the operator sees each policy with its obligation, file and line');
+  check((await page.textContent('.reload')).includes('0 failed'), 'and the reload status');
+  await page.screenshot({ path: join(shots, 'policies.png'), fullPage: true });
 
   // Another tenant's admin sees none of it.
   await page.getByRole('button', { name: 'Sign out' }).click();

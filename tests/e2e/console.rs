@@ -76,7 +76,7 @@ async fn approvers_and_admins_work_in_the_console() {
         "the demo did not come up:\n{out}"
     );
 
-    // An admin of another tenant, signed with the demo's own key.
+    // Tokens signed with the demo's own key: an admin of another tenant, an operator.
     let data = out
         .lines()
         .find_map(|l| {
@@ -87,18 +87,24 @@ async fn approvers_and_admins_work_in_the_console() {
         .to_owned();
     let other_config = tmp.path().join("other.toml");
     std::fs::write(&other_config, format!("data_dir = {data:?}\n")).expect("config");
-    let other = bin()
-        .args([
-            "token", "issue", "--sub", "eve", "--tenant", "other", "--role", "admin", "--config",
-        ])
-        .arg(&other_config)
-        .output()
-        .expect("token issue");
-    assert!(
-        other.status.success(),
-        "{}",
-        String::from_utf8_lossy(&other.stderr)
-    );
+    let issue = |sub: &str, tenant: &str, role: &str| {
+        let out = bin()
+            .args([
+                "token", "issue", "--sub", sub, "--tenant", tenant, "--role", role, "--config",
+            ])
+            .arg(&other_config)
+            .output()
+            .expect("token issue");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let other = issue("eve", "other", "admin");
+    // An operator of the deployment (the policy set is theirs).
+    let root = issue("root", "demo", "super_admin");
 
     let shots = dir.join("test-results");
     let run = Command::new("node")
@@ -108,7 +114,8 @@ async fn approvers_and_admins_work_in_the_console() {
         .env("GATEWAY_URL", format!("http://127.0.0.1:{gateway}"))
         .env("ADMIN", printed(&out, "ADMIN"))
         .env("ASSISTANT", printed(&out, "ASSISTANT"))
-        .env("OTHER_ADMIN", String::from_utf8_lossy(&other.stdout).trim())
+        .env("OTHER_ADMIN", other)
+        .env("ROOT", root)
         .env("SHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .output()
@@ -131,6 +138,7 @@ async fn approvers_and_admins_work_in_the_console() {
         "risk",
         "campaign",
         "audit",
+        "policies",
         "other-tenant",
     ] {
         assert!(

@@ -136,6 +136,49 @@ async fn a_broken_policy_reload_is_in_the_readiness_details() {
         serde_json::Value::Null,
         "{body}"
     );
+    // The loaded set, policy by policy, for the operators (`super_admin`) only: it is shared
+    // by every tenant.
+    let admin = api.token("alice", "acme", true);
+    let (st, body) = api.call(Method::GET, "/policies", Some(&admin), None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    let root = api
+        .key
+        .issue("root", "acme", &["super_admin".to_owned()], 600)
+        .unwrap();
+    let (st, listed) = api
+        .call(Method::GET, "/policies?limit=500", Some(&root), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{listed}");
+    let loaded = engine.with_bundle(portcullis_policy::PolicyBundle::len);
+    assert_eq!(listed["total"], loaded, "{listed}");
+    let approval = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "large-payment-approval")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(
+        (&approval["effect"], &approval["obligation"]),
+        (
+            &serde_json::json!("forbid"),
+            &serde_json::json!("human_approval")
+        )
+    );
+    let (file, line) = (
+        approval["file"].as_str().unwrap(),
+        approval["line"].as_u64().unwrap(),
+    );
+    assert!(file.ends_with("arguments.cedar"), "{approval}");
+    let text = std::fs::read_to_string(file).unwrap();
+    let from_line: Vec<&str> = text
+        .lines()
+        .skip(usize::try_from(line).unwrap() - 1)
+        .take(3)
+        .collect();
+    assert!(
+        from_line.join("\n").contains("large-payment-approval"),
+        "{file}:{line} does not start the policy: {from_line:?}"
+    );
     std::fs::write(policies.path().join("broken.cedar"), "permit (principal,").unwrap();
     assert!(engine.reload(policies.path()).is_err());
     // Still ready (the previous set serves), and the error is there to read.
