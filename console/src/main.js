@@ -259,7 +259,27 @@ function Detail({ kind, id }) {
     ${kind !== 'tools' ? html`<${Related} title="May call or delegate to" path=${`/nhi/${id}/callees`} show=${(e) => `${e.nhi.name} (${e.permission_type})`} />` : null}
     <${Related} title="Called or delegated to by" path=${`/nhi/${id}/callers`} show=${(e) => `${e.nhi.name} (${e.permission_type})`} />
     <${Related} title="User permissions" path=${`/nhi/${id}/users`} show=${(u) => `${u.user_id}: ${u.permission_level}`} />
+    <${Related} title="Leases held or granted" path=${`/nhi/${id}/vault/leases`}
+      show=${(l) => html`${l.consumer_nhi_id === id ? 'holds' : 'grants'} secret <code>${l.secret_id}</code>
+        ${l.consumer_nhi_id === id ? '' : html` to <code>${l.consumer_nhi_id}</code>`} — ${l.active ? html`until <${When} at=${l.expires_at} />` : 'ended'}`} />
+    <${RecentAudit} id=${id} />
   </section>`;
+}
+
+// The NHI's latest audit events: its own calls and what was done to it.
+function RecentAudit({ id }) {
+  const [{ data: calls, error }] = useResource(`/audit?principal=${encodeURIComponent(id)}&limit=10`);
+  return html`<div class="related">
+    <h3>Recent activity</h3>
+    <${Failure} error=${error} />
+    ${calls && calls.items.length === 0 ? html`<p class="muted">No audit events.</p>` : null}
+    <table class="audit">
+      <tbody>${(calls?.items || []).map((e, i) => html`<tr key=${i}>
+        <td><${When} at=${e.time} /></td><td>${e.event || e.method || ''}</td>
+        <td>${e.tool || e.target || ''}</td><td class=${e.decision || ''}>${e.decision || ''}</td><td>${e.status ?? ''}</td>
+      </tr>`)}</tbody>
+    </table>
+  </div>`;
 }
 
 // --- risk --------------------------------------------------------------------------------

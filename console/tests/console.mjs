@@ -117,6 +117,9 @@ try {
   await page.getByRole('button', { name: 'Suspend' }).click();
   await page.locator('h2 .state.suspended').waitFor();
   check((await page.textContent('main')).includes('key leaked'), 'the agent shows suspended, with the reason');
+  check((await page.textContent('main')).includes('holds secret'), "the agent's page lists the lease it holds");
+  await page.locator('.related table.audit tbody tr').first().waitFor();
+  check((await page.textContent('.related table.audit')).includes('demo_transfer_funds'), "and its recent calls from the audit log");
   await page.screenshot({ path: join(shots, 'registry-agent.png'), fullPage: true });
   await eventually('the suspended agent is refused', async () => (await call('demo_echo', { message: 'after' })).status !== 200);
   check(true, "the suspended agent's next call is refused");
