@@ -2,13 +2,11 @@
 //! from npm: console/tests/console.mjs) against a running `portcullis serve --demo`. The
 //! screenshots of each page are kept in console/test-results/.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use crate::cli::{bin, shipped};
-use crate::interop::free_port;
+use crate::cli::bin;
+use crate::demo::{Demo, printed, start_demo};
 
 fn console_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("console")
@@ -16,14 +14,6 @@ fn console_dir() -> PathBuf {
 
 const INSTALL: &str = "run the console install step first (./.ci/run does it): \
     `apt-get install chromium && npm ci --prefix console`";
-
-/// The value after `NAME=` on a line of the demo's output.
-fn printed(out: &str, name: &str) -> String {
-    out.lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name}= in the demo output:\n{out}"))
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvers_and_admins_work_in_the_console() {
@@ -38,43 +28,14 @@ async fn approvers_and_admins_work_in_the_console() {
         "{chromium} is missing: {INSTALL}"
     );
     let tmp = tempfile::tempdir().expect("tempdir");
-    let config = tmp.path().join("demo.toml");
-    let (gateway, admin) = (free_port(), free_port());
-    std::fs::write(
-        &config,
-        format!(
-            "[gateway]\nlisten = \"127.0.0.1:{gateway}\"\naudit_log = \"off\"\n[admin]\nlisten = \"127.0.0.1:{admin}\"\n[policy]\ndir = {:?}\nwatch = false\n",
-            shipped()
-        ),
-    )
-    .expect("config");
-    let mut demo = bin()
-        .args(["serve", "--demo", "--config"])
-        .arg(&config)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the demo");
-    let stdout = demo.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+    let Demo {
+        child: mut demo,
+        out,
+        gateway,
+        admin,
+    } = start_demo(tmp.path(), "audit_log = \"off\"\n", |cmd| {
+        cmd.env("NO_COLOR", "1");
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut out = String::new();
-    while Instant::now() < deadline && !out.contains("Ctrl-C stops the demo") {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    assert!(
-        out.contains("Ctrl-C stops the demo"),
-        "the demo did not come up:\n{out}"
-    );
 
     // Tokens signed with the demo's own key: an admin of another tenant, an operator.
     let data = out

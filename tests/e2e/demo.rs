@@ -3,14 +3,71 @@
 //! brokered from the vault, through the real gateway.
 
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cli::{bin, shipped};
 use crate::interop::free_port;
 
+/// A running `portcullis serve --demo` and what it printed until it was ready.
+pub(crate) struct Demo {
+    pub(crate) child: Child,
+    pub(crate) out: String,
+    pub(crate) gateway: u16,
+    pub(crate) admin: u16,
+}
+
+/// Starts the demo on free ports with the shipped policies (`gateway` adds lines to its
+/// `[gateway]` table; `setup` adjusts the command) and reads its narrative until it says it
+/// is ready. Its standard error is discarded unless `setup` says otherwise.
+pub(crate) fn start_demo(dir: &Path, gateway: &str, setup: impl FnOnce(&mut Command)) -> Demo {
+    let (gateway_port, admin) = (free_port(), free_port());
+    let config = dir.join("demo.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\n{gateway}[admin]\nlisten = \"127.0.0.1:{admin}\"\n[policy]\ndir = {:?}\nwatch = false\n",
+            shipped()
+        ),
+    )
+    .expect("config");
+    let mut cmd = bin();
+    cmd.args(["serve", "--demo", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    setup(&mut cmd);
+    let mut child = cmd.spawn().expect("start the demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut out = String::new();
+    while Instant::now() < deadline && !out.contains("Ctrl-C stops the demo") {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    assert!(
+        out.contains("Ctrl-C stops the demo"),
+        "the demo did not finish:\n{out}"
+    );
+    Demo {
+        child,
+        out,
+        gateway: gateway_port,
+        admin,
+    }
+}
+
 /// The value after `NAME=` on a line of the demo's output.
-fn printed(out: &str, name: &str) -> String {
+pub(crate) fn printed(out: &str, name: &str) -> String {
     out.lines()
         .find_map(|l| l.trim().strip_prefix(&format!("{name}=")))
         .unwrap_or_else(|| panic!("no {name}= in the demo output:\n{out}"))
@@ -29,39 +86,7 @@ fn printed_url(out: &str, part: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_shows_the_four_outcomes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("demo.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[gateway]\nlisten = \"127.0.0.1:{}\"\naudit_log = \"off\"\n[admin]\nlisten = \"127.0.0.1:{}\"\n[policy]\ndir = {:?}\nwatch = false\n",
-            free_port(),
-            free_port(),
-            shipped()
-        ),
-    )
-    .expect("config");
-    let mut child = bin()
-        .args(["serve", "--demo", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut out = String::new();
-    while Instant::now() < deadline && !out.contains("Ctrl-C stops the demo") {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
+    let Demo { mut child, out, .. } = start_demo(dir.path(), "audit_log = \"off\"\n", |_| {});
     for expected in [
         "-> 200 {\"content\":[{\"type\":\"text\",\"text\":\"Echo: hello\"}]",
         "-> 404 {\"error\":\"unknown_tool\"",
@@ -172,46 +197,12 @@ fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_removes_its_directory_when_stopped() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let config = tmp.path().join("demo.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[gateway]\nlisten = \"127.0.0.1:{}\"\n[admin]\nlisten = \"127.0.0.1:{}\"\n[policy]\ndir = {:?}\nwatch = false\n",
-            free_port(),
-            free_port(),
-            shipped()
-        ),
-    )
-    .expect("config");
     let log = tmp.path().join("demo.log");
-    let mut child = bin()
-        .args(["serve", "--demo", "--config"])
-        .arg(&config)
-        .env_remove("NO_COLOR")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("start the demo");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+    let Demo { mut child, out, .. } = start_demo(tmp.path(), "", |cmd| {
+        cmd.env_remove("NO_COLOR")
+            .env_remove("RUST_LOG")
+            .stderr(std::fs::File::create(&log).expect("log"));
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut out = String::new();
-    while Instant::now() < deadline && !out.contains("Ctrl-C stops the demo") {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-    }
-    assert!(
-        out.contains("Ctrl-C stops the demo"),
-        "the demo did not finish:\n{out}"
-    );
     let after = |prefix: &str| {
         out.lines()
             .find_map(|l| l.strip_prefix(prefix))
