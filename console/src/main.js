@@ -298,6 +298,21 @@ function Bars({ title, counts, order }) {
   </figure>`;
 }
 
+const KIND_PATHS = { ai_agent: 'agents', service_account: 'service-accounts', tool: 'tools' };
+
+// NHIs that need a look, linked to their pages (the API names at most 50 of each).
+function Attention({ title, items, count, label }) {
+  if (!count) return null;
+  return html`<div class="attention">
+    <h3>${title} <span class="count">${count}</span></h3>
+    <ul>${(items || []).map((n) => html`<li key=${n.id}>
+      <a href=${`#/registry/${KIND_PATHS[n.nhi_type] || 'agents'}/${n.id}`}>${n.name}</a>
+      <span class="muted"> ${n.nhi_type.replace('_', ' ')}, ${label} <${When} at=${n.at} /></span>
+    </li>`)}</ul>
+    ${items && count > items.length ? html`<p class="muted">and ${count - items.length} more</p>` : null}
+  </div>`;
+}
+
 function Risk() {
   const [{ data, error }] = useResource('/nhi/risk-summary', 10000);
   return html`<section>
@@ -310,7 +325,9 @@ function Risk() {
       <div class="tile"><span class="n">${data.expiring_7_days}</span> expiring in 7 days</div>
     </div>
     <${Bars} title="By risk level" counts=${data.by_risk_level} order=${['critical', 'high', 'medium', 'low']} />
-    <${Bars} title="By type" counts=${data.by_type} />` : null}
+    <${Bars} title="By type" counts=${data.by_type} />
+    <${Attention} title="Inactive for 30 days or more" items=${data.inactive} count=${data.inactive_30_days} label="last used" />
+    <${Attention} title="A secret expiring within 7 days" items=${data.expiring} count=${data.expiring_7_days} label="expires" />` : null}
   </section>`;
 }
 

@@ -128,10 +128,22 @@ try {
   await page.locator('h2 .state.active').waitFor();
   check(true, 'and reactivated');
 
-  // The risk picture.
+  // The risk picture, with a secret about to expire (stored through the API) among what needs
+  // a look.
+  const asAdmin = { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' };
+  const tools = await (await fetch(`${adminUrl}/nhi/tools?search=transfer`, { headers: asAdmin })).json();
+  const stored = await fetch(`${adminUrl}/nhi/${tools.items[0].id}/vault/secrets`, {
+    method: 'POST',
+    headers: asAdmin,
+    body: JSON.stringify({ name: 'bank-key', secret_value: 'x', expires_at: new Date(Date.now() + 3 * 86400e3).toISOString() }),
+  });
+  check(stored.status === 201, 'a secret expiring in three days is stored');
   await page.getByRole('link', { name: 'Risk' }).click();
   await page.locator('.tile').first().waitFor();
   check((await page.locator('.bars .bar').count()) > 0, 'the risk page shows counts by level and type');
+  const attention = page.locator('.attention', { hasText: 'expiring' });
+  await attention.waitFor();
+  check((await attention.textContent()).includes('transfer_funds'), 'and names the NHI whose secret expires soon');
   await page.screenshot({ path: join(shots, 'risk.png'), fullPage: true });
 
   // A small certification campaign over the agents: drafted, launched, each item decided,

@@ -37,6 +37,28 @@ pub(crate) struct RiskSummary {
     inactive_30_days: usize,
     /// NHIs with a secret expiring within 7 days.
     expiring_7_days: usize,
+    /// The inactive ones, least recently used first (at most [`MAX_LISTED`]).
+    inactive: Vec<Named>,
+    /// The ones with a secret expiring within 7 days, soonest first (at most [`MAX_LISTED`]).
+    expiring: Vec<Named>,
+}
+
+/// How many NHIs each of the summary's lists names at most (the counts are complete).
+const MAX_LISTED: usize = 50;
+
+/// An NHI the summary points at, and since or until when.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Named {
+    #[schema(value_type = String)]
+    id: uuid::Uuid,
+    name: String,
+    /// `service_account`, `ai_agent`, `tool`.
+    nhi_type: &'static str,
+    /// Inactive: when it was last used (or created, never used). Expiring: when its secret
+    /// expires.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String)]
+    at: OffsetDateTime,
 }
 
 /// The tenant's NHIs by type and risk, and what needs attention.
@@ -52,7 +74,10 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
         pending_certification: 0,
         inactive_30_days: 0,
         expiring_7_days: 0,
+        inactive: Vec::new(),
+        expiring: Vec::new(),
     };
+    let mut names = std::collections::HashMap::new();
     for kind in [NhiKind::ServiceAccount, NhiKind::Agent, NhiKind::Tool] {
         for nhi in s.store.list_nhis(&caller.tenant, kind).await? {
             out.total_count += 1;
@@ -63,11 +88,20 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
                 .entry(crate::governance::effective_level(&nhi).as_str())
                 .or_default() += 1;
             let c = nhi.common();
+            let nhi_type = crate::routes::nhi_type_name(kind);
+            let used = c.last_used_at.unwrap_or(c.created_at);
             if matches!(c.lifecycle_state, Lifecycle::Active | Lifecycle::Inactive)
-                && now - c.last_used_at.unwrap_or(c.created_at) >= Duration::days(30)
+                && now - used >= Duration::days(30)
             {
                 out.inactive_30_days += 1;
+                out.inactive.push(Named {
+                    id: c.id,
+                    name: c.name.clone(),
+                    nhi_type,
+                    at: used,
+                });
             }
+            names.insert(c.id, (c.name.clone(), nhi_type));
         }
     }
     let mut pending = HashSet::new();
@@ -91,17 +125,36 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
         }
     }
     out.pending_certification = pending.len();
-    let mut expiring = HashSet::new();
+    // Each NHI once, at its soonest expiry.
+    let mut expiring: std::collections::HashMap<uuid::Uuid, OffsetDateTime> =
+        std::collections::HashMap::new();
     for doc in s.store.vaults(&caller.tenant, VaultKind::Secret).await? {
         if let Ok(secret) = doc.secret()
-            && secret
+            && let Some(at) = secret
                 .expires_at
-                .is_some_and(|at| at > now && at - now <= Duration::days(7))
+                .filter(|at| *at > now && *at - now <= Duration::days(7))
         {
-            expiring.insert(secret.nhi_id);
+            let soonest = expiring.entry(secret.nhi_id).or_insert(at);
+            *soonest = (*soonest).min(at);
         }
     }
     out.expiring_7_days = expiring.len();
+    out.expiring = expiring
+        .into_iter()
+        .filter_map(|(id, at)| {
+            let (name, nhi_type) = names.get(&id)?;
+            Some(Named {
+                id,
+                name: name.clone(),
+                nhi_type,
+                at,
+            })
+        })
+        .collect();
+    out.expiring.sort_by_key(|n| (n.at, n.id));
+    out.expiring.truncate(MAX_LISTED);
+    out.inactive.sort_by_key(|n| (n.at, n.id));
+    out.inactive.truncate(MAX_LISTED);
     Ok(axum::Json(out))
 }
 

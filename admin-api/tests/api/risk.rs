@@ -116,6 +116,18 @@ async fn risk_is_computed_shown_and_summarised() {
         "{summary}"
     );
     assert_eq!(summary["inactive_30_days"], 1);
+    // The lists name them, with since when (the counts stay complete).
+    assert_eq!(
+        (
+            summary["inactive"].as_array().map(Vec::len),
+            &summary["inactive"][0]["name"],
+            &summary["inactive"][0]["nhi_type"]
+        ),
+        (Some(1), &json!("idle"), &json!("ai_agent")),
+        "{summary}"
+    );
+    assert!(summary["inactive"][0]["at"].is_string(), "{summary}");
+    assert_eq!(summary["expiring"], json!([]));
     assert_eq!(summary["pending_certification"], 0);
     assert_eq!(summary["expiring_7_days"], 0);
     let idle_agents: Vec<Value> = api
@@ -145,6 +157,43 @@ async fn risk_is_computed_shown_and_summarised() {
         .call(Method::GET, "/nhi/risk-summary", Some(&root), None)
         .await;
     assert_eq!(summary["pending_certification"], 1);
+
+    // A secret expiring within a week puts its NHI on the expiring list, once, at the
+    // soonest expiry; one expiring later does not count.
+    let rfc3339 = |days: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    for (name, days) in [("soon", 3), ("sooner", 2), ("later", 20)] {
+        let (status, body) = post(
+            format!("/nhi/{pay}/vault/secrets"),
+            json!({"name": name, "secret_value": "x", "expires_at": rfc3339(days)}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, summary) = api
+        .call(Method::GET, "/nhi/risk-summary", Some(&root), None)
+        .await;
+    assert_eq!(summary["expiring_7_days"], 1, "{summary}");
+    let listed = &summary["expiring"];
+    assert_eq!(
+        (
+            listed.as_array().map(Vec::len),
+            &listed[0]["name"],
+            &listed[0]["nhi_type"]
+        ),
+        (Some(1), &json!("pay"), &json!("tool")),
+        "{summary}"
+    );
+    let at = time::OffsetDateTime::parse(
+        listed[0]["at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let hours = (at - time::OffsetDateTime::now_utc()).whole_hours();
+    assert!((45..=48).contains(&hours), "the soonest: in {hours} hours");
     let member = api.token("member", "acme", false);
     let (status, _) = api
         .call(Method::GET, "/nhi/risk-summary", Some(&member), None)
