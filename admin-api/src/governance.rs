@@ -411,6 +411,7 @@ pub async fn recompute_risk(store: &DynStore, tenant: &str) -> Result<usize, Sto
         }
     }
     let assessed = assess(&facts, now);
+    record_day(store, tenant, &facts.nhis, &assessed, now).await;
     let mut written = 0;
     for nhi in facts.nhis {
         let Some(next) = assessed.get(&nhi.id()) else {
@@ -424,6 +425,68 @@ pub async fn recompute_risk(store: &DynStore, tenant: &str) -> Result<usize, Sto
         }
     }
     Ok(written)
+}
+
+/// The governance document kind of a tenant's daily risk picture (id: the UTC date).
+pub(crate) const RISK_DAY: &str = "risk_day";
+
+/// How one day ended, risk-wise: the tenant's NHIs by effective level, as last computed
+/// that day. One document per tenant and day (a year is 365 small documents).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub(crate) struct RiskDay {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub total: usize,
+    /// `low`, `medium`, `high`, `critical`.
+    #[schema(value_type = Object)]
+    pub by_risk_level: std::collections::BTreeMap<String, usize>,
+}
+
+/// Writes today's [`RiskDay`] for `tenant` from a fresh assessment. Best effort: a lost race
+/// with another instance writing the same day, or a store error, leaves the other's (or the
+/// previous) figures, which the next recomputation replaces.
+async fn record_day(
+    store: &DynStore,
+    tenant: &str,
+    nhis: &[Nhi],
+    assessed: &std::collections::HashMap<uuid::Uuid, portcullis_registry::risk::Assessment>,
+    now: OffsetDateTime,
+) {
+    let mut by_risk_level: std::collections::BTreeMap<String, usize> =
+        ["low", "medium", "high", "critical"]
+            .into_iter()
+            .map(|l| (l.to_owned(), 0))
+            .collect();
+    for nhi in nhis {
+        let admin = nhi.common().risk_level;
+        let level = match assessed.get(&nhi.id()) {
+            Some(a) if a.level.default_score() > admin.default_score() => a.level,
+            _ => admin,
+        };
+        *by_risk_level.entry(level.as_str().to_owned()).or_default() += 1;
+    }
+    let date = now.date().to_string();
+    let day = RiskDay {
+        date: date.clone(),
+        total: nhis.len(),
+        by_risk_level,
+    };
+    let Ok(body) = serde_json::to_string(&day) else {
+        return;
+    };
+    let written = match store.doc(RISK_DAY, tenant, &date).await {
+        Ok(Some((version, _))) => {
+            store
+                .put_doc(RISK_DAY, tenant, &date, body, Some(version))
+                .await
+        }
+        Ok(None) => store.put_doc(RISK_DAY, tenant, &date, body, None).await,
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(_) | Err(StoreError::Conflict { .. }) => {}
+        Err(e) => tracing::warn!(%tenant, "today's risk picture not stored: {e}"),
+    }
 }
 
 /// The risk level an NHI counts as: the higher of the one an admin set and the computed one.

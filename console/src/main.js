@@ -298,6 +298,36 @@ function Bars({ title, counts, order }) {
   </figure>`;
 }
 
+// The last 30 days' NHIs by level, one stacked bar a day.
+const LEVELS = ['critical', 'high', 'medium', 'low'];
+
+function Trend() {
+  const [{ data }] = useResource('/nhi/risk-trend?limit=30');
+  const days = [...(data?.items || [])].reverse();
+  if (!days.length) return null;
+  const [width, height, gap] = [640, 160, 4];
+  const most = Math.max(1, ...days.map((d) => d.total));
+  const bar = Math.min(40, (width - gap * days.length) / days.length);
+  return html`<figure class="trend">
+    <figcaption>NHIs by risk level, day by day</figcaption>
+    <svg viewBox=${`0 0 ${width} ${height + 18}`} role="img" aria-label="NHIs by risk level per day">
+      ${days.map((d, i) => {
+        let top = height;
+        return html`<g key=${d.date}>
+          <title>${d.date}: ${LEVELS.map((l) => `${d.by_risk_level[l] || 0} ${l}`).join(', ')}</title>
+          ${[...LEVELS].reverse().map((l) => {
+            const h = (height * (d.by_risk_level[l] || 0)) / most;
+            top -= h;
+            return html`<rect key=${l} class=${`seg ${l}`} x=${i * (bar + gap)} y=${top} width=${bar} height=${h} />`;
+          })}
+        </g>`;
+      })}
+      <text x="0" y=${height + 14} class="axis">${days[0].date}</text>
+      ${days.length > 1 ? html`<text x=${(days.length - 1) * (bar + gap) + bar} y=${height + 14} class="axis" text-anchor="end">${days[days.length - 1].date}</text>` : null}
+    </svg>
+  </figure>`;
+}
+
 const KIND_PATHS = { ai_agent: 'agents', service_account: 'service-accounts', tool: 'tools' };
 
 // NHIs that need a look, linked to their pages (the API names at most 50 of each).
@@ -326,6 +356,7 @@ function Risk() {
     </div>
     <${Bars} title="By risk level" counts=${data.by_risk_level} order=${['critical', 'high', 'medium', 'low']} />
     <${Bars} title="By type" counts=${data.by_type} />
+    <${Trend} />
     <${Attention} title="Inactive for 30 days or more" items=${data.inactive} count=${data.inactive_30_days} label="last used" />
     <${Attention} title="A secret expiring within 7 days" items=${data.expiring} count=${data.expiring_7_days} label="expires" />` : null}
   </section>`;

@@ -141,6 +141,8 @@ try {
   await page.getByRole('link', { name: 'Risk' }).click();
   await page.locator('.tile').first().waitFor();
   check((await page.locator('.bars .bar').count()) > 0, 'the risk page shows counts by level and type');
+  await page.locator('figure.trend rect').first().waitFor();
+  check((await page.locator('figure.trend g').count()) >= 1, "and today's bar in the day-by-day trend");
   const attention = page.locator('.attention', { hasText: 'expiring' });
   await attention.waitFor();
   check((await attention.textContent()).includes('transfer_funds'), 'and names the NHI whose secret expires soon');

@@ -20,6 +20,7 @@ use crate::state::AppState;
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(summary))
+        .routes(routes!(trend))
         .routes(routes!(recompute))
 }
 
@@ -156,6 +157,27 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
     out.inactive.sort_by_key(|n| (n.at, n.id));
     out.inactive.truncate(MAX_LISTED);
     Ok(axum::Json(out))
+}
+
+/// The tenant's risk picture day by day, newest first (`limit` days, default 50): each day as
+/// its last recomputation that day left it (after every admin write, and every 10 minutes).
+#[utoipa::path(get, path = "/nhi/risk-trend", tag = "nhi", params(crate::list::PageQuery),
+    responses((status = 200, body = crate::list::List<crate::governance::RiskDay>), (status = 403, body = ErrorBody)))]
+async fn trend(
+    State(s): State<AppState>,
+    caller: Caller,
+    crate::query::Query(q): crate::query::Query<crate::list::PageQuery>,
+) -> ApiResult<axum::Json<crate::list::List<crate::governance::RiskDay>>> {
+    caller.require_admin()?;
+    let mut days: Vec<crate::governance::RiskDay> = s
+        .store
+        .docs(crate::governance::RISK_DAY, Some(&caller.tenant))
+        .await?
+        .into_iter()
+        .filter_map(|(_, _, body)| serde_json::from_str(&body).ok())
+        .collect();
+    days.sort_by(|a, b| b.date.cmp(&a.date));
+    Ok(axum::Json(crate::list::List::of(days, &q)?))
 }
 
 /// Recompute every NHI's risk in the tenant now; answers how many records changed.

@@ -128,6 +128,22 @@ async fn risk_is_computed_shown_and_summarised() {
     );
     assert!(summary["inactive"][0]["at"].is_string(), "{summary}");
     assert_eq!(summary["expiring"], json!([]));
+    // Today's picture is kept for the trend, with the same counts.
+    let (status, trend) = api
+        .call(Method::GET, "/nhi/risk-trend", Some(&root), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{trend}");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert_eq!(
+        (
+            &trend["total"],
+            &trend["items"][0]["date"],
+            &trend["items"][0]["total"]
+        ),
+        (&json!(1), &json!(today), &json!(4)),
+        "{trend}"
+    );
+    assert_eq!(trend["items"][0]["by_risk_level"], summary["by_risk_level"]);
     assert_eq!(summary["pending_certification"], 0);
     assert_eq!(summary["expiring_7_days"], 0);
     let idle_agents: Vec<Value> = api
