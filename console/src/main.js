@@ -178,15 +178,22 @@ const PAGE = 20;
 
 function Registry({ kind }) {
   const [search, setSearch] = useState('');
+  const [status, setStatus] = useState('');
   const [offset, setOffset] = useState(0);
-  const query = `limit=${PAGE}&offset=${offset}${search ? `&search=${encodeURIComponent(search)}` : ''}`;
+  const query = `limit=${PAGE}&offset=${offset}${search ? `&search=${encodeURIComponent(search)}` : ''}${status ? `&status=${status}` : ''}`;
   const [{ data, error }] = useResource(`/nhi/${kind}?${query}`);
   return html`<section>
     <nav class="tabs">
       ${Object.entries(KINDS).map(([k, label]) => html`<a href=${`#/registry/${k}`} class=${k === kind ? 'active' : ''}>${label}</a>`)}
     </nav>
-    <input type="search" placeholder="Search by name or description" aria-label="Search" value=${search}
-      onInput=${(e) => { setSearch(e.target.value); setOffset(0); }} />
+    <div class="filters">
+      <input type="search" placeholder="Search by name or description" aria-label="Search" value=${search}
+        onInput=${(e) => { setSearch(e.target.value); setOffset(0); }} />
+      <label>State <select value=${status} onChange=${(e) => { setStatus(e.target.value); setOffset(0); }}>
+        <option value="">any</option>
+        ${['active', 'inactive', 'suspended', 'deprecated', 'archived'].map((st) => html`<option key=${st} value=${st}>${st}</option>`)}
+      </select></label>
+    </div>
     <${Failure} error=${error} />
     <table class="registry">
       <thead><tr><th>Name</th><th>State</th><th>Risk</th><th>Owner</th><th>Last used</th></tr></thead>

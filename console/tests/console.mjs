@@ -127,6 +127,13 @@ try {
   await page.getByRole('button', { name: 'Reactivate' }).click();
   await page.locator('h2 .state.active').waitFor();
   check(true, 'and reactivated');
+  // The list filters by state: the intern is active, and no agent is suspended any more.
+  await page.getByRole('link', { name: 'Registry' }).click();
+  await page.getByLabel('State').selectOption('active');
+  await page.locator('table.registry a', { hasText: 'intern' }).waitFor();
+  await page.getByLabel('State').selectOption('suspended');
+  await eventually('no suspended agent is listed', async () => (await page.textContent('.pager')).includes('none'));
+  check(true, 'the registry filters by lifecycle state');
 
   // The risk picture, with a secret about to expire (stored through the API) among what needs
   // a look.
