@@ -427,11 +427,15 @@ pub async fn recompute_risk(store: &DynStore, tenant: &str) -> Result<usize, Sto
     Ok(written)
 }
 
-/// The governance document kind of a tenant's daily risk picture (id: the UTC date).
-pub(crate) const RISK_DAY: &str = "risk_day";
+/// The governance document kind of a tenant's risk history: one document per tenant (id
+/// [`RISK_DAYS_ID`]) holding its last [`RISK_DAYS_KEPT`] days, oldest first.
+pub(crate) const RISK_DAY: &str = "risk_days";
+pub(crate) const RISK_DAYS_ID: &str = "days";
+/// How many days of risk history a tenant keeps.
+pub(crate) const RISK_DAYS_KEPT: usize = 90;
 
 /// How one day ended, risk-wise: the tenant's NHIs by effective level, as last computed
-/// that day. One document per tenant and day (a year is 365 small documents).
+/// that day.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub(crate) struct RiskDay {
     /// `YYYY-MM-DD` (UTC).
@@ -442,9 +446,10 @@ pub(crate) struct RiskDay {
     pub by_risk_level: std::collections::BTreeMap<String, usize>,
 }
 
-/// Writes today's [`RiskDay`] for `tenant` from a fresh assessment. Best effort: a lost race
-/// with another instance writing the same day, or a store error, leaves the other's (or the
-/// previous) figures, which the next recomputation replaces.
+/// Writes today's [`RiskDay`] into `tenant`'s history from a fresh assessment, keeping the
+/// last [`RISK_DAYS_KEPT`] days. Best effort: a lost race with another instance, or a store
+/// error, leaves the other's (or the previous) figures, which the next recomputation
+/// replaces.
 async fn record_day(
     store: &DynStore,
     tenant: &str,
@@ -471,18 +476,28 @@ async fn record_day(
         total: nhis.len(),
         by_risk_level,
     };
-    let Ok(body) = serde_json::to_string(&day) else {
+    let (version, mut days) = match store.doc(RISK_DAY, tenant, RISK_DAYS_ID).await {
+        Ok(Some((version, body))) => (
+            Some(version),
+            serde_json::from_str::<Vec<RiskDay>>(&body).unwrap_or_default(),
+        ),
+        Ok(None) => (None, Vec::new()),
+        Err(e) => {
+            tracing::warn!(%tenant, "today's risk picture not stored: {e}");
+            return;
+        }
+    };
+    days.retain(|d| d.date != date);
+    days.push(day);
+    days.sort_by(|a, b| a.date.cmp(&b.date));
+    let excess = days.len().saturating_sub(RISK_DAYS_KEPT);
+    days.drain(..excess);
+    let Ok(body) = serde_json::to_string(&days) else {
         return;
     };
-    let written = match store.doc(RISK_DAY, tenant, &date).await {
-        Ok(Some((version, _))) => {
-            store
-                .put_doc(RISK_DAY, tenant, &date, body, Some(version))
-                .await
-        }
-        Ok(None) => store.put_doc(RISK_DAY, tenant, &date, body, None).await,
-        Err(e) => Err(e),
-    };
+    let written = store
+        .put_doc(RISK_DAY, tenant, RISK_DAYS_ID, body, version)
+        .await;
     match written {
         Ok(_) | Err(StoreError::Conflict { .. }) => {}
         Err(e) => tracing::warn!(%tenant, "today's risk picture not stored: {e}"),

@@ -44,14 +44,18 @@ impl From<List<Nhi>> for Page {
 /// reach through this gateway, because it names no `upstream` or one the gateway is not
 /// configured with. (Such a tool is kept: the registry may be shared by gateways configured
 /// differently, or the upstream added later; `/readyz` counts them as `unroutable_tools`.)
-pub(crate) fn warnings(state: &AppState, nhi: &Nhi) -> Vec<String> {
+/// The configured upstreams are named to admins only (MCP discovery is theirs too); a user
+/// with `manage` on the tool is told only that its upstream is not configured.
+pub(crate) fn warnings(state: &AppState, caller: &Caller, nhi: &Nhi) -> Vec<String> {
     let Nhi::Tool(t) = nhi else {
         return Vec::new();
     };
     let Some(configured) = state.discovery.as_ref().and_then(|d| d.upstream_names()) else {
         return Vec::new();
     };
-    let list = if configured.is_empty() {
+    let list = if !caller.is_admin() {
+        "ask an admin which are".to_owned()
+    } else if configured.is_empty() {
         "none".to_owned()
     } else {
         configured
@@ -75,10 +79,14 @@ pub(crate) fn warnings(state: &AppState, nhi: &Nhi) -> Vec<String> {
 }
 
 /// `nhi` as the answer to a write: the record, with `warnings` when there are any.
-pub(crate) fn written(state: &AppState, nhi: &Nhi) -> ApiResult<axum::Json<serde_json::Value>> {
+pub(crate) fn written(
+    state: &AppState,
+    caller: &Caller,
+    nhi: &Nhi,
+) -> ApiResult<axum::Json<serde_json::Value>> {
     let mut body = serde_json::to_value(nhi)
         .map_err(|e| ApiError::Internal(format!("cannot render the record: {e}")))?;
-    let warnings = warnings(state, nhi);
+    let warnings = warnings(state, caller, nhi);
     if !warnings.is_empty()
         && let Some(obj) = body.as_object_mut()
     {

@@ -117,7 +117,7 @@ macro_rules! kind_handlers {
                 |n| $crate::nhi::apply_patch(n, &p),
             )
             .await?;
-            $crate::nhi::written(&s, &updated)
+            $crate::nhi::written(&s, &caller, &updated)
         }
 
         /// Delete it and every grant and permission naming it (admin role, or `admin` on it).

@@ -60,10 +60,20 @@ function useHash() {
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
-  return hash.slice(2).split('/').map(decodeURIComponent);
+  return hash.slice(2).split('/').map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part; // not an id, nor any page's name: opens nothing
+    }
+  });
 }
 
 const KINDS = { agents: 'Agents', 'service-accounts': 'Service accounts', tools: 'Tools' };
+// Record and campaign ids are UUIDs: a link with anything else in their place opens nothing
+// (an id is put into API paths).
+const isId = (id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+const NotFound = () => html`<p class="error" role="alert">No such page.</p>`;
 
 // --- pieces ------------------------------------------------------------------------------
 
@@ -564,11 +574,13 @@ function App() {
   let body;
   if (page === 'registry') {
     const k = KINDS[kind] ? kind : 'agents';
-    body = id ? html`<${Detail} kind=${k} id=${id} />` : html`<${Registry} key=${k} kind=${k} />`;
+    if (!id) body = html`<${Registry} key=${k} kind=${k} />`;
+    else body = isId(id) ? html`<${Detail} key=${id} kind=${k} id=${id} />` : html`<${NotFound} />`;
   } else if (page === 'risk') {
     body = html`<${Risk} />`;
   } else if (page === 'campaigns') {
-    body = kind ? html`<${Campaign} key=${kind} id=${kind} />` : html`<${Campaigns} />`;
+    if (!kind) body = html`<${Campaigns} />`;
+    else body = isId(kind) ? html`<${Campaign} key=${kind} id=${kind} />` : html`<${NotFound} />`;
   } else if (page === 'audit') {
     body = html`<${Audit} />`;
   } else if (page === 'policies') {

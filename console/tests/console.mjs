@@ -113,6 +113,7 @@ try {
   await page.getByRole('searchbox').fill('assistant');
   await page.locator('table.registry a', { hasText: 'assistant' }).click();
   await page.getByRole('heading', { name: /assistant/ }).waitFor();
+  const assistantId = page.url().split('/').pop();
   await page.getByLabel('Reason').fill('key leaked');
   await page.getByRole('button', { name: 'Suspend' }).click();
   await page.locator('h2 .state.suspended').waitFor();
@@ -149,7 +150,8 @@ try {
   await page.locator('.tile').first().waitFor();
   check((await page.locator('.bars .bar').count()) > 0, 'the risk page shows counts by level and type');
   await page.locator('figure.trend rect').first().waitFor();
-  check((await page.locator('figure.trend g').count()) >= 1, "and today's bar in the day-by-day trend");
+  const today = new Date().toISOString().slice(0, 10);
+  check((await page.textContent('figure.trend')).includes(today), "and today's bar in the day-by-day trend");
   const attention = page.locator('.attention', { hasText: 'expiring' });
   await attention.waitFor();
   check((await attention.textContent()).includes('transfer_funds'), 'and names the NHI whose secret expires soon');
@@ -201,7 +203,14 @@ try {
   check((await page.textContent('.reload')).includes('0 failed'), 'and the reload status');
   await page.screenshot({ path: join(shots, 'policies.png'), fullPage: true });
 
-  // Another tenant's admin sees none of it.
+  // A link with something else where an id belongs opens nothing (ids go into API paths).
+  await page.goto(`${adminUrl}/#/campaigns/..%2F..%2Fnhi`);
+  await page.getByText('No such page.').waitFor();
+  await page.goto(`${adminUrl}/#/registry/agents/%E0%A4%A`);
+  await page.getByText('No such page.').waitFor();
+  check(true, 'a crafted link opens no page');
+
+  // Another tenant's admin sees none of it, not even by a direct link.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.fill('#token', otherAdmin);
   await page.click('button[type=submit]');
@@ -209,6 +218,9 @@ try {
   await page.getByRole('link', { name: 'Registry' }).click();
   await page.locator('.pager').waitFor();
   check((await page.textContent('.pager')).includes('none') && (await page.locator('table.registry tbody tr').count()) === 0, "another tenant's admin sees no approval and no agent");
+  await page.goto(`${adminUrl}/#/registry/agents/${assistantId}`);
+  await page.getByRole('alert').waitFor();
+  check((await page.getByRole('alert').textContent()).includes('not found'), "another tenant's agent, opened by its id, is not found");
   await page.screenshot({ path: join(shots, 'other-tenant.png'), fullPage: true });
 
   check(problems.length === 0, `no script errors${problems.length ? `: ${problems.join('; ')}` : ''}`);

@@ -139,7 +139,6 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
             *soonest = (*soonest).min(at);
         }
     }
-    out.expiring_7_days = expiring.len();
     out.expiring = expiring
         .into_iter()
         .filter_map(|(id, at)| {
@@ -152,6 +151,8 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
             })
         })
         .collect();
+    // Counted once matched to the tenant's NHIs, so the count and the list agree.
+    out.expiring_7_days = out.expiring.len();
     out.expiring.sort_by_key(|n| (n.at, n.id));
     out.expiring.truncate(MAX_LISTED);
     out.inactive.sort_by_key(|n| (n.at, n.id));
@@ -159,8 +160,9 @@ async fn summary(State(s): State<AppState>, caller: Caller) -> ApiResult<axum::J
     Ok(axum::Json(out))
 }
 
-/// The tenant's risk picture day by day, newest first (`limit` days, default 50): each day as
-/// its last recomputation that day left it (after every admin write, and every 10 minutes).
+/// The tenant's risk picture day by day, newest first (`limit` days, default 50; the last 90
+/// are kept): each day as its last recomputation that day left it (after every admin write,
+/// and every 10 minutes).
 #[utoipa::path(get, path = "/nhi/risk-trend", tag = "nhi", params(crate::list::PageQuery),
     responses((status = 200, body = crate::list::List<crate::governance::RiskDay>), (status = 403, body = ErrorBody)))]
 async fn trend(
@@ -171,11 +173,14 @@ async fn trend(
     caller.require_admin()?;
     let mut days: Vec<crate::governance::RiskDay> = s
         .store
-        .docs(crate::governance::RISK_DAY, Some(&caller.tenant))
+        .doc(
+            crate::governance::RISK_DAY,
+            &caller.tenant,
+            crate::governance::RISK_DAYS_ID,
+        )
         .await?
-        .into_iter()
-        .filter_map(|(_, _, body)| serde_json::from_str(&body).ok())
-        .collect();
+        .and_then(|(_, body)| serde_json::from_str(&body).ok())
+        .unwrap_or_default();
     days.sort_by(|a, b| b.date.cmp(&a.date));
     Ok(axum::Json(crate::list::List::of(days, &q)?))
 }

@@ -60,7 +60,7 @@ async fn create(
         definition_sha256: None,
     };
     let created = nhi::create(&s, &caller, Nhi::Tool(Tool { common, fields })).await?;
-    Ok((StatusCode::CREATED, nhi::written(&s, &created)?))
+    Ok((StatusCode::CREATED, nhi::written(&s, &caller, &created)?))
 }
 
 /// The agents and service accounts granted this tool.

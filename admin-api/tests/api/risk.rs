@@ -144,6 +144,24 @@ async fn risk_is_computed_shown_and_summarised() {
         "{trend}"
     );
     assert_eq!(trend["items"][0]["by_risk_level"], summary["by_risk_level"]);
+    // Another tenant's admin sees a history of its own (none), and none of these lists.
+    let globex = api.token("root", "globex", true);
+    let (_, theirs) = api
+        .call(Method::GET, "/nhi/risk-trend", Some(&globex), None)
+        .await;
+    assert_eq!(theirs["total"], 0, "{theirs}");
+    let (_, theirs) = api
+        .call(Method::GET, "/nhi/risk-summary", Some(&globex), None)
+        .await;
+    assert_eq!(
+        (
+            &theirs["inactive"],
+            &theirs["expiring"],
+            &theirs["total_count"]
+        ),
+        (&json!([]), &json!([]), &json!(0)),
+        "{theirs}"
+    );
     assert_eq!(summary["pending_certification"], 0);
     assert_eq!(summary["expiring_7_days"], 0);
     let idle_agents: Vec<Value> = api
@@ -211,8 +229,8 @@ async fn risk_is_computed_shown_and_summarised() {
     let hours = (at - time::OffsetDateTime::now_utc()).whole_hours();
     assert!((45..=48).contains(&hours), "the soonest: in {hours} hours");
     let member = api.token("member", "acme", false);
-    let (status, _) = api
-        .call(Method::GET, "/nhi/risk-summary", Some(&member), None)
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    for path in ["/nhi/risk-summary", "/nhi/risk-trend"] {
+        let (status, _) = api.call(Method::GET, path, Some(&member), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
 }
