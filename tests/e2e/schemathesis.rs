@@ -52,8 +52,11 @@ async fn the_admin_api_keeps_its_openapi_promises() {
             "not_a_server_error,response_schema_conformance,status_code_conformance",
             "--max-examples",
             "10",
+            // One worker: with two, hypothesis describes filters from two threads at once
+            // and Python 3.11's AST constructor can fail ("recursion depth mismatch"), an
+            // error of the tool, not of the API.
             "--workers",
-            "2",
+            "1",
             "--seed",
             "20261130",
         ])
