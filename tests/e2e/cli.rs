@@ -447,19 +447,12 @@ async fn serve_logs_plain_text_a_summary_and_no_audit_lines() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let (gateway_port, admin_port) = (free_port(), free_port());
-    let config = tmp.path().join("portcullis.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {data:?}\n\
-             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
-             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\n\
-             [[gateway.upstreams]]\nname = \"files\"\nurl = \"http://127.0.0.1:9/mcp\"\n\
-             [policy]\ndir = {policies:?}\nwatch = false\n",
-            policies = shipped(),
-        ),
-    )
-    .expect("config");
+    let config = crate::interop::write_config(
+        tmp.path(),
+        admin_port,
+        gateway_port,
+        "[[gateway.upstreams]]\nname = \"files\"\nurl = \"http://127.0.0.1:9/mcp\"\n",
+    );
     let mut cmd = bin();
     cmd.args(["serve", "--config"])
         .arg(&config)

@@ -6,28 +6,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::shipped;
-use crate::interop::{Admin, free_port, issue_token, serve, start_sample};
+use crate::interop::{Admin, free_port, issue_token, serve, start_sample, write_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_agent_is_refused_at_the_gateway() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_sample, sample_port) = start_sample(dir.path()).await;
     let (admin_port, gateway_port) = (free_port(), free_port());
-    let config = dir.path().join("portcullis.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {data:?}\n\
-             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
-             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\naudit_log = \"off\"\n\
-             [[gateway.upstreams]]\nname = \"sample\"\nurl = \"http://127.0.0.1:{sample_port}/mcp\"\n\
-             [policy]\ndir = {policies:?}\nwatch = false\n",
-            data = dir.path().join("data"),
-            policies = shipped(),
+    let config = write_config(
+        dir.path(),
+        admin_port,
+        gateway_port,
+        &format!(
+            "audit_log = \"off\"\n\
+             [[gateway.upstreams]]\nname = \"sample\"\nurl = \"http://127.0.0.1:{sample_port}/mcp\"\n"
         ),
-    )
-    .expect("config");
+    );
     let _portcullis = serve(&config, dir.path(), admin_port, gateway_port).await;
     let http = reqwest::Client::new();
     let admin = Admin {

@@ -127,6 +127,32 @@ pub(crate) fn free_port() -> u16 {
     portcullis_registry::testutil::free_port()
 }
 
+/// Writes `dir/portcullis.toml` for `portcullis serve`: the data in `dir/data`, the admin API
+/// and the gateway on the given loopback ports, the shipped policies (not watched), and
+/// `gateway` (lines and `[[gateway.upstreams]]` tables of the gateway's own) after the
+/// gateway's `listen`.
+pub(crate) fn write_config(
+    dir: &Path,
+    admin_port: u16,
+    gateway_port: u16,
+    gateway: &str,
+) -> PathBuf {
+    let config = dir.join("portcullis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {data:?}\n\
+             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
+             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\n{gateway}\
+             [policy]\ndir = {policies:?}\nwatch = false\n",
+            data = dir.join("data"),
+            policies = shipped(),
+        ),
+    )
+    .expect("config");
+    config
+}
+
 /// Waits until `port` accepts connections; false if the process exits first or time runs out.
 pub(crate) async fn wait_listening(proc: &mut Proc, port: u16, within: Duration) -> bool {
     let deadline = Instant::now() + within;
@@ -366,21 +392,15 @@ impl World {
 
         // (b) the gateway and the admin API in front of them.
         let (admin_port, gateway_port) = (free_port(), free_port());
-        let config = dir.path().join("portcullis.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "data_dir = {data:?}\n\
-                 [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
-                 [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\n\
-                 [[gateway.upstreams]]\nname = \"everything\"\nurl = \"http://127.0.0.1:{everything_port}/mcp\"\n\
-                 [[gateway.upstreams]]\nname = \"spare\"\nurl = \"http://127.0.0.1:{spare_port}/mcp\"\n\
-                 [policy]\ndir = {policies:?}\nwatch = false\n",
-                data = dir.path().join("data"),
-                policies = shipped(),
+        let config = write_config(
+            dir.path(),
+            admin_port,
+            gateway_port,
+            &format!(
+                "[[gateway.upstreams]]\nname = \"everything\"\nurl = \"http://127.0.0.1:{everything_port}/mcp\"\n\
+                 [[gateway.upstreams]]\nname = \"spare\"\nurl = \"http://127.0.0.1:{spare_port}/mcp\"\n"
             ),
-        )
-        .expect("config");
+        );
         let portcullis = serve(&config, logs, admin_port, gateway_port).await;
         let admin_base = format!("http://127.0.0.1:{admin_port}");
         let http = reqwest::Client::new();

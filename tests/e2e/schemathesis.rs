@@ -5,8 +5,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::cli::{bin, shipped};
-use crate::interop::{Proc, free_port, interop_dir, issue_token, wait_listening};
+use crate::cli::bin;
+use crate::interop::{Proc, free_port, interop_dir, issue_token, wait_listening, write_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_keeps_its_openapi_promises() {
@@ -19,19 +19,12 @@ async fn the_admin_api_keeps_its_openapi_promises() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     let (admin_port, gateway_port) = (free_port(), free_port());
-    let config = dir.path().join("portcullis.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {data:?}\n\
-             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
-             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\naudit_log = \"off\"\n\
-             [policy]\ndir = {policies:?}\nwatch = false\n",
-            data = dir.path().join("data"),
-            policies = shipped(),
-        ),
-    )
-    .expect("config");
+    let config = write_config(
+        dir.path(),
+        admin_port,
+        gateway_port,
+        "audit_log = \"off\"\n",
+    );
     let mut cmd = bin();
     cmd.args(["serve", "--config"])
         .arg(&config)

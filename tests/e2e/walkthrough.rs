@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::cli::shipped;
-use crate::interop::{free_port, issue_token, serve};
+use crate::interop::{free_port, issue_token, serve, write_config};
 
 /// The shell block that follows the `<!-- walkthrough` marker in README.md.
 fn walkthrough() -> String {
@@ -30,21 +29,14 @@ fn walkthrough() -> String {
 async fn the_readme_admin_walkthrough_runs_as_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (admin_port, gateway_port) = (free_port(), free_port());
-    let config = dir.path().join("portcullis.toml");
     // No upstream is configured (as in config/portcullis.toml): the walkthrough's tool is
     // kept with a warning.
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {data:?}\n\
-             [admin]\nlisten = \"127.0.0.1:{admin_port}\"\n\
-             [gateway]\nlisten = \"127.0.0.1:{gateway_port}\"\naudit_log = \"off\"\n\
-             [policy]\ndir = {policies:?}\nwatch = false\n",
-            data = dir.path().join("data"),
-            policies = shipped(),
-        ),
-    )
-    .expect("config");
+    let config = write_config(
+        dir.path(),
+        admin_port,
+        gateway_port,
+        "audit_log = \"off\"\n",
+    );
     let _portcullis = serve(&config, dir.path(), admin_port, gateway_port).await;
     let token = issue_token(&config, "alice", "acme", true);
     let script = walkthrough();
