@@ -139,7 +139,10 @@ pub fn router(state: AppState, config: &AdminConfig) -> Router {
 
 /// Ready when the store answers and the registry view (when there is one) is installed and
 /// no further behind than allowed; otherwise 503 with the reason.
-async fn ready(State(s): State<AppState>) -> axum::response::Response {
+async fn ready(
+    State(s): State<AppState>,
+    mut parts: axum::http::request::Parts,
+) -> axum::response::Response {
     let not_ready = |reason: String| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -162,15 +165,28 @@ async fn ready(State(s): State<AppState>) -> axum::response::Response {
         && let Some(obj) = body.as_object_mut()
     {
         let status = engine.reload_status();
-        obj.insert(
-            "policy".into(),
-            serde_json::json!({
-                "epoch": status.epoch,
-                "reloads": status.reloads,
-                "failures": status.failures,
-                "last_error": status.last_error.map(|e| e.to_string()),
-            }),
-        );
+        // Why the last reload failed names files and lines of the deployment's policy set:
+        // shown to its operators (a `super_admin` token) only, like `GET /policies`. Anyone
+        // sees whether it failed.
+        let operator =
+            <auth::Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+                &mut parts, &s,
+            )
+            .await
+            .is_ok_and(|c| c.roles.iter().any(|r| r == "super_admin"));
+        let mut policy = serde_json::json!({
+            "epoch": status.epoch,
+            "reloads": status.reloads,
+            "failures": status.failures,
+            "failing": status.last_error.is_some(),
+        });
+        if operator && let Some(p) = policy.as_object_mut() {
+            p.insert(
+                "last_error".into(),
+                status.last_error.map(|e| e.to_string()).into(),
+            );
+        }
+        obj.insert("policy".into(), policy);
     }
     // Tools no request can reach: registered with an `upstream` this gateway is not
     // configured with (a count only: `/readyz` is public, tool names are not).

@@ -545,9 +545,9 @@ function Policies() {
   const reload = ready?.policy;
   return html`<section>
     <h2>Policies <span class="count">${data ? data.total : ''}</span></h2>
-    ${reload ? html`<p class=${reload.last_error ? 'reload failing' : 'reload'}>
+    ${reload ? html`<p class=${reload.failing ? 'reload failing' : 'reload'}>
       Serving set ${reload.epoch}: ${reload.reloads} reloads, ${reload.failures} failed.
-      ${reload.last_error ? html`<br />The last reload failed, the previous set still serves: <code>${reload.last_error}</code>` : ''}
+      ${reload.failing ? html`<br />The last reload failed, the previous set still serves${reload.last_error ? html`: <code>${reload.last_error}</code>` : '.'}` : ''}
     </p>` : null}
     <${Failure} error=${error} />
     ${data ? html`<table class="policies">
