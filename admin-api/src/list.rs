@@ -53,6 +53,16 @@ impl<T> List<T> {
         })
     }
 
+    /// The same page with each item turned into another (after paging: only the page's).
+    pub(crate) fn map<U>(self, f: impl FnMut(T) -> U) -> List<U> {
+        List {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+
     /// [`List::page`] with a [`PageQuery`].
     pub(crate) fn of(all: Vec<T>, q: &PageQuery) -> ApiResult<Self> {
         Self::page(all, q.limit, q.offset)

@@ -288,12 +288,10 @@ pub(crate) async fn show(
         "Throwaway data (registry, keys), removed when the demo stops: {}",
         places.dir.display()
     );
-    let audit = match places.audit {
-        AuditSink::File(path) => path.display().to_string(),
-        AuditSink::Stdout => "standard output (gateway.audit_log)".to_owned(),
-        AuditSink::Off => "off (gateway.audit_log)".to_owned(),
-    };
-    println!("Audit lines, one JSON object per request: {audit}\n");
+    println!(
+        "Audit lines, one JSON object per request: {}\n",
+        super::serve::audit_summary(places.audit)
+    );
     let mut held = None;
     for (what, token, tool, args) in calls {
         let (status, body) = call(gateway, token, tool, args).await?;
@@ -458,6 +456,7 @@ pub(crate) async fn show(
         "  curl -si -XPOST http://{gateway}/mcp -H \"Authorization: Bearer $ASSISTANT\" -H 'Content-Type: application/json' -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{{}},\"clientInfo\":{{\"name\":\"curl\",\"version\":\"1\"}}}}}}'"
     );
     println!("  curl -s http://{admin}/nhi/agents -H \"Authorization: Bearer $ADMIN\"");
+    println!("\nThe web console: http://{admin}/ (sign in with the ADMIN token above)");
     if let Some((id, tool, args)) = held {
         println!("\nApprove the held payment (a person with the admin role), then retry it once:");
         println!("  curl -s http://{admin}/approvals/{id} -H \"Authorization: Bearer $ADMIN\"");

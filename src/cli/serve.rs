@@ -274,7 +274,7 @@ fn without_credentials(url: &str) -> String {
 }
 
 /// Where audit lines go, for the start-up line.
-fn audit_summary(sink: &AuditSink) -> String {
+pub(crate) fn audit_summary(sink: &AuditSink) -> String {
     match sink {
         AuditSink::File(path) => path.display().to_string(),
         AuditSink::Stdout => "stdout".to_owned(),

@@ -32,6 +32,20 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// `portcullis policy explain [--json] FILE` against the shipped policies.
+fn explain(input: &Path, json: bool) -> Output {
+    let mut cmd = bin();
+    cmd.args(["policy", "explain"]);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.arg("--policies")
+        .arg(shipped())
+        .arg(input)
+        .output()
+        .expect("run")
+}
+
 /// Appends `policy` to a copy of the shipped policies and validates the copy.
 fn validate_with(policy: &str) -> (Output, PathBuf, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -165,12 +179,7 @@ request:
 "#,
     )
     .expect("write");
-    let out = bin()
-        .args(["policy", "explain", "--policies"])
-        .arg(shipped())
-        .arg(&input)
-        .output()
-        .expect("run");
+    let out = explain(&input, false);
     let output = text(&out);
     assert!(out.status.success(), "{output}");
     assert!(output.contains("decision: deny"), "{output}");
@@ -180,12 +189,7 @@ request:
     );
     assert!(output.contains("obligations: human_approval"), "{output}");
 
-    let json = bin()
-        .args(["policy", "explain", "--json", "--policies"])
-        .arg(shipped())
-        .arg(&input)
-        .output()
-        .expect("run");
+    let json = explain(&input, true);
     let decision: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(decision["allow"], false);
     assert_eq!(decision["obligations"][0], "human_approval");
@@ -257,12 +261,7 @@ fn explain_names_the_one_typo_of_a_request_file() {
         assert!(good.contains(right), "{right} not in {good}");
         let input = tmp.path().join("call.json");
         std::fs::write(&input, good.replacen(right, wrong, 1)).expect("write");
-        let out = bin()
-            .args(["policy", "explain", "--json", "--policies"])
-            .arg(shipped())
-            .arg(&input)
-            .output()
-            .expect("run");
+        let out = explain(&input, true);
         let output = text(&out);
         // Refused before deciding (error lines), or decided with evaluation errors.
         let errors: Vec<String> = if out.status.success() {
@@ -292,12 +291,7 @@ fn explain_names_the_one_typo_of_a_request_file() {
     // is pointed out.
     let input = tmp.path().join("call.json");
     std::fs::write(&input, good.replacen("\"amount\"", "\"amonut\"", 1)).expect("write");
-    let out = bin()
-        .args(["policy", "explain", "--policies"])
-        .arg(shipped())
-        .arg(&input)
-        .output()
-        .expect("run");
+    let out = explain(&input, false);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("argument `amonut` is not declared"),

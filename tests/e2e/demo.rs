@@ -166,6 +166,20 @@ async fn the_demo_shows_the_four_outcomes() {
             .is_some_and(|u| u.starts_with(&format!("{gateway}/a2a/"))),
         "{card}"
     );
+    // The printed console address serves the console.
+    let console = out
+        .lines()
+        .find_map(|l| l.strip_prefix("The web console: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no console address:\n{out}"));
+    let page = http.get(console).send().await.expect("console");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap_or_default()
+            .contains("/console/app.js")
+    );
     // Stopped as a person stops it, so its directory goes too.
     assert!(terminate(&mut child).success());
 }

@@ -93,14 +93,6 @@ pub(crate) struct ApprovalView {
     consumed_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct ApprovalPage {
-    items: Vec<ApprovalView>,
-    total: usize,
-    limit: usize,
-    offset: usize,
-}
-
 fn view(a: &Approval, now: OffsetDateTime, arguments: Option<Value>) -> ApprovalView {
     ApprovalView {
         id: a.id,
@@ -168,12 +160,12 @@ async fn load(s: &AppState, caller: &Caller, id: &str) -> ApiResult<(Approval, b
 
 /// The calls held for approval in the caller's tenant that it may see, newest first.
 #[utoipa::path(get, path = "/approvals", tag = "approvals", params(ApprovalQuery),
-    responses((status = 200, body = ApprovalPage), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = crate::list::List<ApprovalView>), (status = 400, body = ErrorBody)))]
 async fn list(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Query<ApprovalQuery>,
-) -> ApiResult<axum::Json<ApprovalPage>> {
+) -> ApiResult<axum::Json<crate::list::List<ApprovalView>>> {
     const STATES: [&str; 5] = ["pending", "approved", "denied", "consumed", "expired"];
     if let Some(status) = q.status.as_deref()
         && !STATES.contains(&status)
@@ -183,11 +175,6 @@ async fn list(
             STATES.join(", ")
         )));
     }
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::BadRequest("`limit` is 1 to 500".into()));
-    }
-    let offset = q.offset.unwrap_or(0);
     let now = OffsetDateTime::now_utc();
     let managed = managed(&s, &caller).await?;
     let matching: Vec<Approval> = s
@@ -208,19 +195,8 @@ async fn list(
                 .is_none_or(|g| a.subject.principal_id == g)
         })
         .collect();
-    let total = matching.len();
-    let items = matching
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|a| view(a, now, None))
-        .collect();
-    Ok(axum::Json(ApprovalPage {
-        items,
-        total,
-        limit,
-        offset,
-    }))
+    let page = crate::list::List::page(matching, q.limit, q.offset)?;
+    Ok(axum::Json(page.map(|a| view(&a, now, None))))
 }
 
 /// One approval, with its arguments (secret fields masked).

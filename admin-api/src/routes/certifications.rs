@@ -204,25 +204,20 @@ async fn list(
         .filter(|c| visible(&caller, c))
         .collect();
     all.sort_by_key(|c| (std::cmp::Reverse(c.created_at), c.id));
-    Ok(axum::Json(crate::list::List::of(
-        all.iter()
-            .map(|c| {
-                let (decided, items) = c.progress();
-                CampaignSummary {
-                    id: c.id,
-                    name: c.name.clone(),
-                    status: c.status.as_str().to_owned(),
-                    due_date: c
-                        .due_date
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default(),
-                    items,
-                    decided,
-                }
-            })
-            .collect(),
-        &q,
-    )?))
+    Ok(axum::Json(crate::list::List::of(all, &q)?.map(|c| {
+        let (decided, items) = c.progress();
+        CampaignSummary {
+            id: c.id,
+            name: c.name,
+            status: c.status.as_str().to_owned(),
+            due_date: c
+                .due_date
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            items,
+            decided,
+        }
+    })))
 }
 
 /// Admins see every campaign; a reviewer those with an item to review.

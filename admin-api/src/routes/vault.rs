@@ -302,10 +302,9 @@ async fn list_leases(
         }
     }
     out.sort_by_key(|l| (l.issued_at, l.id));
-    Ok(axum::Json(crate::list::List::of(
-        out.into_iter().map(LeaseView::from).collect(),
-        &q,
-    )?))
+    Ok(axum::Json(
+        crate::list::List::of(out, &q)?.map(LeaseView::from),
+    ))
 }
 
 /// The lease `lease_id`, granted by this NHI.
