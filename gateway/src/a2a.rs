@@ -265,7 +265,7 @@ pub(crate) async fn post(
     if kind.streams() && ex.is_sse() {
         return Box::pin(call.stream(session, log, ex, &gid, &id)).await;
     }
-    let result = answer(state, ex, upstream, &gid).await?;
+    let result = answer(ex, upstream, &gid).await?;
     let body = match result {
         Ok(result) => {
             let result = match kind {
@@ -307,13 +307,12 @@ fn task_param(params: &Map<String, Value>, key: &str) -> Result<String, Error> {
 
 /// The upstream's answer to `gid`: its result, or its JSON-RPC error.
 async fn answer(
-    state: &State,
     ex: Exchange,
     upstream: &str,
     gid: &Value,
 ) -> Result<Result<Value, jsonrpc::ErrorObject>, Error> {
     let answered = ex
-        .answer(&state.connector, gid)
+        .answer(gid)
         .await
         .map_err(|e| Error::upstream(upstream, e))?;
     match (answered.result, answered.error) {
@@ -546,7 +545,7 @@ impl Call<'_> {
         let status = ex.status();
         if !(200..300).contains(&status) {
             ex.drain().await;
-            ex.release(&state.connector).await;
+            ex.release().await;
             let e = UpstreamError::Status(status);
             state.metrics.upstream_failed(upstream, &e);
             return Err(Error::upstream(upstream, e));

@@ -70,7 +70,7 @@ pub(crate) async fn page(
         // The fan-out's own bookkeeping stays out of the caller's log.
         let mut scratch = CallLog::default();
         let answered = match forward::exchange(state, &mut scratch, to, &upstream, body).await {
-            Ok((ex, _)) => ex.answer(&state.connector, &gid).await,
+            Ok((ex, _)) => ex.answer(&gid).await,
             Err(Error::Upstream { error, .. }) => Err(error),
             Err(other) => return Err(other),
         };

@@ -164,7 +164,7 @@ pub(crate) async fn exchange(
                 return Ok((ex, sid));
             }
             ex.drain().await;
-            ex.release(&state.connector).await;
+            ex.release().await;
             if status == 404 && sid.is_some() && stale.is_none() {
                 stale = sid;
                 continue;
@@ -246,7 +246,7 @@ pub(crate) async fn call(
             // Boxed: streaming holds more state than the common JSON answer needs.
             Box::pin(stream_answer(state, session, to, ex, call)).await
         } else {
-            json_answer(state, ex, upstream, &gid, client_id)
+            json_answer(ex, upstream, &gid, client_id)
                 .await
                 .map(Answer::from)
         }
@@ -266,14 +266,13 @@ struct Envelope {
 
 /// A JSON answer, checked to answer `gid`, re-addressed to the client's id.
 async fn json_answer(
-    state: &State,
     ex: Exchange,
     upstream: &str,
     gid: &Value,
     client_id: &Value,
 ) -> Result<Reply, Error> {
     let raw = ex
-        .read_all(&state.connector)
+        .read_all()
         .await
         .map_err(|e| Error::upstream(upstream, e))?;
     answer_body(&raw, upstream, gid, client_id)

@@ -240,7 +240,7 @@ async fn set_level(
         let mut scratch = CallLog::default();
         let answered = match crate::forward::exchange(state, &mut scratch, to, upstream, body).await
         {
-            Ok((ex, _)) => ex.answer(&state.connector, &gid).await.map(|a| a.error),
+            Ok((ex, _)) => ex.answer(&gid).await.map(|a| a.error),
             Err(e) => {
                 tracing::debug!(%upstream, "logging/setLevel not passed on: {e}");
                 continue;

@@ -51,7 +51,7 @@ pub(crate) async fn call(
     let upstream = planned.upstream.as_str();
     let (ex, _) = forward::exchange(state, log, to, upstream, request).await?;
     let result = ex
-        .answer(&state.connector, &gid)
+        .answer(&gid)
         .await
         .and_then(crate::upstream::Answered::into_result)
         .map_err(|e| Error::upstream(upstream, e))?;

@@ -1,19 +1,21 @@
 //! Upstream MCP servers: where they are, and MCP sessions with them.
 //!
-//! The gateway speaks to upstreams as an MCP client over Streamable HTTP through pingora's
-//! connector (pooled connections). Every request it sends carries a gateway-unique JSON-RPC
+//! The gateway speaks to upstreams as an MCP client over Streamable HTTP: pingora's connector
+//! opens connections, pingora's HTTP/1.1 client reads the answers, and each upstream keeps its
+//! own idle connections ([`idle`]). Every request it sends carries a gateway-unique JSON-RPC
 //! id ([`RequestIds`]), so no id is ever used twice in an upstream session, whoever the
 //! callers are and whichever replica sends it.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
 use pingora::connectors::http::v1::Connector;
-use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
+use pingora::protocols::Stream as Connection;
 use pingora::protocols::http::v1::client::HttpSession;
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -21,6 +23,15 @@ use tokio::sync::Mutex;
 use crate::config::UpstreamConfig;
 use crate::credentials::Presented;
 use crate::error::Error;
+
+mod idle;
+
+use idle::Idle;
+
+/// How long an idle upstream connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most idle connections kept per upstream.
+const MAX_IDLE: usize = 128;
 
 /// The protocol version the gateway asks upstreams for.
 pub(crate) const UPSTREAM_PROTOCOL: &str = "2025-06-18";
@@ -59,7 +70,9 @@ pub(crate) struct Upstream {
     path: String,
     pub(crate) request_timeout: Duration,
     /// Where connections go (address, TLS and SNI, timeouts), built once.
-    peer: std::sync::Arc<HttpPeer>,
+    peer: Arc<HttpPeer>,
+    /// Connections waiting for the next request.
+    idle: Arc<Idle>,
     /// The gateway's own session, for fetching tool definitions: never a caller's.
     own: Mutex<Option<String>>,
 }
@@ -125,7 +138,7 @@ impl Upstream {
         peer.options.total_connection_timeout = Some(connect_timeout);
         peer.options.read_timeout = Some(request_timeout);
         peer.options.write_timeout = Some(request_timeout);
-        peer.options.idle_timeout = Some(Duration::from_secs(60));
+        peer.options.idle_timeout = Some(IDLE_TIMEOUT);
         Ok(Self {
             name: c.name.clone(),
             addr,
@@ -134,7 +147,8 @@ impl Upstream {
                 .path_and_query()
                 .map_or("/".to_owned(), |p| p.to_string()),
             request_timeout,
-            peer: std::sync::Arc::new(peer),
+            peer: Arc::new(peer),
+            idle: Arc::new(Idle::new(IDLE_TIMEOUT, MAX_IDLE)),
             own: Mutex::new(None),
         })
     }
@@ -164,7 +178,7 @@ impl Upstream {
         let mut ex = self.post(connector, body, session_id, credential).await?;
         let status = ex.status();
         ex.drain().await;
-        ex.release(connector).await;
+        ex.release().await;
         Ok(status)
     }
 
@@ -216,44 +230,61 @@ impl Upstream {
         credential: Option<&Presented>,
     ) -> Result<Exchange, UpstreamError> {
         let body = body.unwrap_or_default();
-        let peer = self.peer.clone();
-        // A pooled connection first; connecting (boxed: its future is large) only without one.
-        let http = match connector.reused_http_session(&*peer).await {
-            Some(http) => http,
-            None => {
-                Box::pin(connector.get_http_session(&*peer))
-                    .await
-                    .map_err(|e| UpstreamError::Connect(e.etype().as_str().to_owned()))?
-                    .0
-            }
+        let head = self.request_head(method, body.len(), extra, credential)?;
+        // An idle connection first; connecting (boxed: its future is large) only without one.
+        let stream = match self.idle.take() {
+            Some(stream) => stream,
+            None => Box::pin(connector.get_http_session(&*self.peer))
+                .await
+                .map_err(|e| UpstreamError::Connect(e.etype().as_str().to_owned()))?
+                .0
+                .into_inner(),
         };
-        let mut req = RequestHeader::build(method, self.path.as_bytes(), Some(6))
-            .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-        let headers = [
-            ("host", self.host.as_str()),
-            ("content-type", "application/json"),
-            ("accept", "application/json, text/event-stream"),
-        ];
-        for (k, v) in headers.iter().chain(extra) {
-            req.insert_header(k.to_string(), v.to_string())
-                .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-        }
-        req.insert_header("content-length", body.len().to_string())
-            .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
-        if let Some(c) = credential {
-            req.insert_header(c.header.clone(), c.value.clone())
-                .map_err(|_| UpstreamError::Protocol("the credential header is refused".into()))?;
-        }
-        let io = |e: Box<pingora::Error>| match e.etype() {
+        let stream = write_h1(stream, head, &body).await?;
+        // Boxed: the exchange moves through several calls, and stays small.
+        let mut http = Box::new(HttpSession::new_with_options(stream, &*self.peer));
+        http.read_response().await.map_err(|e| match e.etype() {
             pingora::ErrorType::ReadTimedout
             | pingora::ErrorType::WriteTimedout
             | pingora::ErrorType::ConnectTimedout => UpstreamError::Timeout,
             other => UpstreamError::Connect(other.as_str().to_owned()),
-        };
-        // Boxed: the exchange moves through several calls, and stays small.
-        let mut http = Box::new(write_h1(http, &req, &body, &peer).await?);
-        http.read_response().await.map_err(io)?;
-        Ok(Exchange { http, peer })
+        })?;
+        Ok(Exchange {
+            http,
+            peer: self.peer.clone(),
+            idle: self.idle.clone(),
+        })
+    }
+
+    /// The request line and header, written once: the fixed headers, `extra`, the body's
+    /// length and the upstream's credential. Every name and value is checked first (no
+    /// control characters), so nothing a caller chose can add a header or end this one.
+    fn request_head(
+        &self,
+        method: &str,
+        length: usize,
+        extra: &[(&str, &str)],
+        credential: Option<&Presented>,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        use std::io::Write as _;
+        let mut head = Vec::with_capacity(256);
+        let fixed = [
+            ("host", self.host.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+        ];
+        // Infallible: writing to a Vec.
+        let _ = write!(head, "{method} {} HTTP/1.1\r\n", self.path);
+        for (name, value) in fixed.iter().chain(extra) {
+            header_line(&mut head, name.as_bytes(), value.as_bytes())?;
+        }
+        let _ = write!(head, "content-length: {length}\r\n");
+        if let Some(c) = credential {
+            // A HeaderName and a HeaderValue: checked when the credential was opened.
+            header_line(&mut head, c.header.as_str().as_bytes(), c.value.as_bytes())?;
+        }
+        head.extend_from_slice(b"\r\n");
+        Ok(head)
     }
 
     /// Opens a new upstream MCP session (initialize, then notifications/initialized).
@@ -282,7 +313,7 @@ impl Upstream {
         let status = ex.status();
         let id = ex.header("mcp-session-id");
         ex.drain().await;
-        ex.release(connector).await;
+        ex.release().await;
         if status != 200 {
             return Err(UpstreamError::Protocol(format!(
                 "initialize answered HTTP {status}"
@@ -350,10 +381,10 @@ impl Upstream {
             if !(200..300).contains(&status) {
                 let mut ex = ex;
                 ex.drain().await;
-                ex.release(connector).await;
+                ex.release().await;
                 return Err(UpstreamError::Status(status));
             }
-            let answered = ex.answer(connector, &id).await?;
+            let answered = ex.answer(&id).await?;
             if answered.error.is_some() {
                 break;
             }
@@ -389,7 +420,7 @@ impl Upstream {
             return Ok(Some(ex));
         }
         ex.drain().await;
-        ex.release(connector).await;
+        ex.release().await;
         match status {
             405 => Ok(None),
             other => Err(UpstreamError::Status(other)),
@@ -408,7 +439,7 @@ impl Upstream {
             .await
         {
             ex.drain().await;
-            ex.release(connector).await;
+            ex.release().await;
         }
     }
 }
@@ -436,53 +467,58 @@ impl Answered {
     }
 }
 
-/// Sends an HTTP/1.1 request with its header and body in one write (one segment on the
-/// wire, one wake-up of the upstream, where pingora's client flushes the header and the
-/// body separately), then hands the connection back to pingora to read the answer. The
-/// header is serialized by pingora, with its checks on the request line.
+/// Appends `name: value` and its line end, refusing a name that is not a token and a value
+/// with a control character (CR and LF above all) — RFC 9110's field syntax.
+fn header_line(head: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), UpstreamError> {
+    let token = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
+    let visible = |b: &u8| *b == b'\t' || (*b >= 0x20 && *b != 0x7f);
+    if name.is_empty() || !name.iter().all(token) || !value.iter().all(visible) {
+        return Err(UpstreamError::Protocol(format!(
+            "the header `{}` is refused",
+            String::from_utf8_lossy(name)
+        )));
+    }
+    head.extend_from_slice(name);
+    head.extend_from_slice(b": ");
+    head.extend_from_slice(value);
+    head.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// Sends an HTTP/1.1 request with its header and body in one write: one segment on the
+/// wire, one wake-up of the upstream.
 async fn write_h1(
-    h1: HttpSession,
-    req: &RequestHeader,
+    mut stream: Connection,
+    mut head: Vec<u8>,
     body: &[u8],
-    peer: &HttpPeer,
-) -> Result<HttpSession, UpstreamError> {
+) -> Result<Connection, UpstreamError> {
     use tokio::io::AsyncWriteExt;
     /// Bodies up to this size are copied behind the header; larger ones follow it.
     const COALESCE: usize = 64 * 1024;
-    let (read_timeout, write_timeout) = (h1.read_timeout, h1.write_timeout);
-    let mut stream = h1.into_inner();
-    let mut wire = pingora::protocols::http::v1::client::http_req_header_to_wire(req)
-        .ok_or_else(|| UpstreamError::Protocol("the request line is refused".into()))?;
-    let write = async {
+    let written = async {
         if body.len() <= COALESCE {
-            wire.extend_from_slice(body);
-            stream.write_all(&wire).await?;
+            head.extend_from_slice(body);
+            stream.write_all(&head).await?;
         } else {
-            stream.write_all(&wire).await?;
+            stream.write_all(&head).await?;
             stream.write_all(body).await?;
         }
         stream.flush().await
-    };
-    let written = match write_timeout {
-        Some(limit) => tokio::time::timeout(limit, write)
-            .await
-            .map_err(|_| UpstreamError::Timeout)?,
-        None => write.await,
-    };
+    }
+    .await;
     written.map_err(|e| {
         tracing::debug!("while writing to the upstream: {e}");
         UpstreamError::Connect(pingora::ErrorType::WriteError.as_str().to_owned())
     })?;
-    let mut h1 = HttpSession::new_with_options(stream, peer);
-    h1.read_timeout = read_timeout;
-    h1.write_timeout = write_timeout;
-    Ok(h1)
+    Ok(stream)
 }
 
 /// One request/response exchange with an upstream, response header read.
 pub(crate) struct Exchange {
     http: Box<HttpSession>,
-    peer: std::sync::Arc<HttpPeer>,
+    peer: Arc<HttpPeer>,
+    /// Where the connection goes back once the answer is read.
+    idle: Arc<Idle>,
 }
 
 impl Exchange {
@@ -528,10 +564,7 @@ impl Exchange {
 
     /// The whole body, at most [`MAX_ANSWER`] bytes, within the upstream's request timeout
     /// (a body that keeps coming is cut off); the connection goes back to the pool.
-    pub(crate) async fn read_all(
-        mut self,
-        connector: &Connector,
-    ) -> Result<Vec<u8>, UpstreamError> {
+    pub(crate) async fn read_all(mut self) -> Result<Vec<u8>, UpstreamError> {
         let budget = self
             .peer
             .options
@@ -555,19 +588,15 @@ impl Exchange {
             self.http.shutdown().await;
             return Err(e);
         }
-        self.release(connector).await;
+        self.release().await;
         Ok(raw)
     }
 
     /// Reads the answer to the request sent with `id` (JSON, or the response among SSE
     /// events) and returns it. Anything else in the answer is dropped.
-    pub(crate) async fn answer(
-        self,
-        connector: &Connector,
-        id: &Value,
-    ) -> Result<Answered, UpstreamError> {
+    pub(crate) async fn answer(self, id: &Value) -> Result<Answered, UpstreamError> {
         let sse = self.is_sse();
-        let raw = self.read_all(connector).await?;
+        let raw = self.read_all().await?;
         let messages: Vec<Value> = if sse {
             crate::sse::messages(&raw)
         } else {
@@ -603,14 +632,17 @@ impl Exchange {
         }))
     }
 
-    /// Returns the connection to the pool when the response was read completely.
-    pub(crate) async fn release(mut self, connector: &Connector) {
-        if self.http.is_body_done() {
-            connector
-                .release_http_session(*self.http, &*self.peer, Some(Duration::from_secs(60)))
-                .await;
+    /// Keeps the connection for the next request when the response was read completely and
+    /// the upstream keeps it open (HTTP/1.1, no `Connection: close`); else closes it.
+    pub(crate) async fn release(self) {
+        let mut http = *self.http;
+        if http.is_body_done() {
+            http.respect_keepalive();
+            if let Some(stream) = http.reuse().await {
+                self.idle.put(stream);
+            }
         } else {
-            self.http.shutdown().await;
+            http.shutdown().await;
         }
     }
 }

@@ -20,6 +20,23 @@ open_session() { # url token api-key
   echo "$id"
 }
 
+# Context switches (voluntary and not) of every thread of the processes `pids`: each one is a
+# thread put to sleep or preempted, and on one shared core they cost as much as the work.
+switches_of() { python3 - "$@" <<'PY'
+import glob, sys
+total = 0
+for pid in sys.argv[1:]:
+    for status in glob.glob(f"/proc/{pid}/task/*/status"):
+        try:
+            for line in open(status):
+                if "ctxt_switches:" in line:
+                    total += int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+print(total)
+PY
+}
+
 # The most calls/s wrk gets through `url` (one thread, 32 connections, for DURATION), with
 # the CPU the processes `pids` used per call and their RSS.
 max_rate() { # name url token api-key pids...
@@ -28,13 +45,13 @@ max_rate() { # name url token api-key pids...
   # SESSIONLESS=1: the target opens no sessions (pingora answering by itself).
   session=""
   [ "${SESSIONLESS:-0}" = 1 ] || session=$(open_session "$url" "$tok" "$key")
-  before=$(cpu_of "$@")
+  before=$(cpu_of "$@"); switched=$(switches_of "$@")
   SESSION=$session TOKEN=$tok API_KEY=$key $on_generator wrk -t1 -c32 -d"$DURATION" --latency \
     -s loadtest/scenarios/wrk-call.lua "$url" > "$work/$name.wrk" 2>&1 || true
-  after=$(cpu_of "$@")
-  python3 - "$work/$name.wrk" "$name" "$before" "$after" "$(rss_of "$@")" >> "$work/max" <<'PY'
+  after=$(cpu_of "$@"); switched=$(( $(switches_of "$@") - switched ))
+  python3 - "$work/$name.wrk" "$name" "$before" "$after" "$(rss_of "$@")" "$switched" >> "$work/max" <<'PY'
 import re, sys
-path, name, before, after, rss = sys.argv[1:]
+path, name, before, after, rss, switched = sys.argv[1:]
 text = open(path).read()
 m = re.search(r"RESULT requests=(\d+) seconds=([\d.]+) failed=(\d+) errors=(\d+)", text)
 if not m:
@@ -46,7 +63,8 @@ def ms(p):
         return float("nan")
     return float(v[1]) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[v[2]]
 cpu_us = (float(after) - float(before)) / max(requests, 1) * 1e6
-print(f"{name}|{requests / seconds:.0f}|{ms(50):.2f}|{ms(99):.2f}|{cpu_us:.0f}|{rss}|{failed + errors}")
+per_call = int(switched) / max(requests, 1)
+print(f"{name}|{requests / seconds:.0f}|{ms(50):.2f}|{ms(99):.2f}|{cpu_us:.0f}|{per_call:.2f}|{rss}|{failed + errors}")
 PY
 }
 
@@ -55,21 +73,22 @@ PY
 fixed_rate() { # name url token api-key pids...
   local name=$1 url=$2 tok=$3 key=$4; shift 4
   local before after
-  before=$(cpu_of "$@")
+  before=$(cpu_of "$@"); switched=$(switches_of "$@")
   API_KEY=$key TARGET=$url TOKEN=$tok TOOL=echo RATE=1000 MESSAGE_BYTES=1024 DURATION=$DURATION \
     $on_generator "$k6" run --quiet --no-color --summary-trend-stats "med,p(99)" \
     --summary-export "$work/$name.json" loadtest/scenarios/fixed-rate.js > "$work/$name.k6" 2>&1 || true
-  after=$(cpu_of "$@")
-  python3 - "$work/$name.json" "$name" "$before" "$after" "$(rss_of "$@")" >> "$work/fixed" <<'PY'
+  after=$(cpu_of "$@"); switched=$(( $(switches_of "$@") - switched ))
+  python3 - "$work/$name.json" "$name" "$before" "$after" "$(rss_of "$@")" "$switched" >> "$work/fixed" <<'PY'
 import json, sys
-path, name, before, after, rss = sys.argv[1:]
+path, name, before, after, rss, switched = sys.argv[1:]
 m = json.load(open(path))["metrics"]
 d = m["http_req_duration"]
 count = m["http_reqs"]["count"]
 checks = m.get("checks", {})
 ok = checks.get("value", checks.get("rate", 0))
 cpu_us = (float(after) - float(before)) / max(count, 1) * 1e6
-print(f"{name}|{m['http_reqs']['rate']:.0f}|{d['med']:.2f}|{d['p(99)']:.2f}|{cpu_us:.0f}|{rss}|{ok * 100:.2f}")
+per_call = int(switched) / max(count, 1)
+print(f"{name}|{m['http_reqs']['rate']:.0f}|{d['med']:.2f}|{d['p(99)']:.2f}|{cpu_us:.0f}|{per_call:.2f}|{rss}|{ok * 100:.2f}")
 PY
 }
 
@@ -148,8 +167,8 @@ def table(title, rows, last):
     print()
     print(title)
     print()
-    print(f"| target | calls/s | p50 ms | p99 ms | CPU µs per call | RSS MiB | {last} |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| target | calls/s | p50 ms | p99 ms | CPU µs per call | switches per call | RSS MiB | {last} |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 table("Most calls/s (wrk, 1 thread, 32 connections):", most, "failed")

@@ -79,7 +79,7 @@ async fn fetch(state: &State, upstream: &str) -> Result<Arc<Value>, Error> {
             let status = ex.status();
             if status != 200 {
                 ex.drain().await;
-                ex.release(&state.connector).await;
+                ex.release().await;
                 return Err(if (300..400).contains(&status) {
                     UpstreamError::Protocol(format!(
                         "the agent card answered HTTP {status}; redirects are not followed"
@@ -97,7 +97,7 @@ async fn fetch(state: &State, upstream: &str) -> Result<Arc<Value>, Error> {
                 }
                 raw.extend_from_slice(&chunk);
             }
-            ex.release(&state.connector).await;
+            ex.release().await;
             let card: Value = serde_json::from_slice(&raw)
                 .map_err(|e| UpstreamError::Protocol(format!("the agent card is not JSON: {e}")))?;
             if !card.is_object() {

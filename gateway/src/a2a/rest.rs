@@ -233,7 +233,7 @@ async fn send(
     let gid = call.state.ids.next();
     let body = Bytes::from(jsonrpc::request_body(&gid, method, Some(params)));
     let ex = call.exchange(log, upstream, body).await?;
-    match super::answer(call.state, ex, upstream, &gid).await? {
+    match super::answer(ex, upstream, &gid).await? {
         Ok(result) => Ok(result),
         Err(e) if e.code == super::TASK_NOT_FOUND => Err(Error::TaskNotFound {
             what: "task",
