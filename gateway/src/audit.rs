@@ -129,6 +129,9 @@ impl Drops {
     }
 }
 
+/// How long the line writer lets audit lines gather before writing them together.
+const LINES_WINDOW: Duration = Duration::from_millis(10);
+
 /// The sending side of the audit writer.
 #[derive(Debug, Clone)]
 pub(crate) struct Auditor {
@@ -169,7 +172,11 @@ impl Auditor {
             .name("audit-writer".into())
             .spawn(move || {
                 while let Some(event) = rx.blocking_recv() {
-                    let mut batch = vec![event];
+                    // Let lines gather: one wake-up of this thread and one write per window,
+                    // not one per request when requests come one at a time.
+                    std::thread::sleep(LINES_WINDOW);
+                    let mut batch = Vec::with_capacity(rx.len() + 1);
+                    batch.push(event);
                     while let Ok(more) = rx.try_recv() {
                         batch.push(more);
                     }
