@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use crate::error::Error;
@@ -135,7 +136,8 @@ const LINES_WINDOW: Duration = Duration::from_millis(10);
 /// The sending side of the audit writer.
 #[derive(Debug, Clone)]
 pub(crate) struct Auditor {
-    tx: Option<mpsc::Sender<AuditEvent>>,
+    /// Events, serialized once by the request (the store's record is the same text).
+    tx: Option<mpsc::Sender<Box<RawValue>>>,
     dropped: Drops,
     /// Events queued, and events written (shutdown waits for them to meet).
     queued: Arc<std::sync::atomic::AtomicU64>,
@@ -165,7 +167,7 @@ impl Auditor {
                     })?,
             ),
         };
-        let (tx, mut rx) = mpsc::channel::<AuditEvent>(65_536);
+        let (tx, mut rx) = mpsc::channel::<Box<RawValue>>(65_536);
         let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counted = written.clone();
         std::thread::Builder::new()
@@ -181,11 +183,10 @@ impl Auditor {
                         batch.push(more);
                     }
                     // Whole lines in one write: a reader never sees half an event.
-                    let mut buf = Vec::with_capacity(batch.len() * 320);
-                    for e in &batch {
-                        if serde_json::to_writer(&mut buf, e).is_ok() {
-                            buf.push(b'\n');
-                        }
+                    let mut buf = Vec::with_capacity(batch.iter().map(|l| l.get().len() + 1).sum());
+                    for line in &batch {
+                        buf.extend_from_slice(line.get().as_bytes());
+                        buf.push(b'\n');
                     }
                     if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
                         tracing::error!("cannot write the audit log: {e}");
@@ -202,7 +203,13 @@ impl Auditor {
         })
     }
 
-    pub(crate) fn record(&self, event: AuditEvent) {
+    /// Whether events are written anywhere.
+    pub(crate) fn is_on(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Queues one event, serialized (one JSON object: the writer adds the line end).
+    pub(crate) fn record(&self, event: Box<RawValue>) {
         let Some(tx) = &self.tx else { return };
         if tx.try_send(event).is_err() {
             self.dropped.dropped();
@@ -287,7 +294,7 @@ mod tests {
 /// The store side of auditing: audit records and last-use times, written in batches by
 /// background tasks so a call never waits on the store.
 ///
-/// Audit records queue (bounded) and are written in one transaction per 50 ms window (at
+/// Audit records queue (bounded) and are written in one transaction per 200 ms window (at
 /// most 2,000 at a time), so a busy gateway pays one commit per window; a failing store is retried with the batch kept, and a full
 /// queue is counted in `portcullis_gateway_audit_dropped_total`. Last-use times are
 /// coalesced per NHI (the latest wins) and flushed every second; a failed flush merges them
@@ -312,7 +319,7 @@ impl std::fmt::Debug for StoreSink {
 }
 
 /// How long the store writer lets audit records gather before writing them together.
-const BATCH_WINDOW: Duration = Duration::from_millis(50);
+const BATCH_WINDOW: Duration = Duration::from_millis(200);
 /// The most audit records written in one transaction.
 const MAX_BATCH: usize = 2_000;
 /// The most audit records waiting for the store.
@@ -344,8 +351,11 @@ impl StoreSink {
         let writer = store.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
-                // Let a batch gather: one transaction (one fsync) per window, not per record.
-                tokio::time::sleep(BATCH_WINDOW).await;
+                // Let a batch gather: one transaction (one fsync) per window, not per record;
+                // with a whole batch already waiting, write it at once.
+                if rx.len() + 1 < MAX_BATCH {
+                    tokio::time::sleep(BATCH_WINDOW).await;
+                }
                 let mut batch = Vec::with_capacity(rx.len().min(MAX_BATCH) + 1);
                 batch.push(first);
                 while batch.len() < MAX_BATCH {

@@ -179,14 +179,21 @@ impl ProxyHttp for McpProxy {
                 .with_label_values(&[crate::metrics::method_label(method), tool, decision])
                 .inc();
         }
-        let event = audit_event(l, status, ctx.started);
-        if let (Some(sink), Some(tenant)) = (&self.state.store_sink, &event.tenant)
-            && let Ok(record) =
-                portcullis_registry::AuditRecord::new(tenant, crate::audit::now_ms(), &event)
-        {
-            sink.record(record);
+        let store = self.state.store_sink.as_ref();
+        if store.is_some() || self.state.audit.is_on() {
+            let event = audit_event(l, status, ctx.started);
+            // Serialized once, for the audit lines and the store alike.
+            if let Ok(line) = serde_json::value::to_raw_value(&event) {
+                if let (Some(sink), Some(tenant)) = (store, event.tenant) {
+                    sink.record(portcullis_registry::AuditRecord {
+                        tenant_id: tenant,
+                        at_ms: crate::audit::now_ms(),
+                        event: line.clone(),
+                    });
+                }
+                self.state.audit.record(line);
+            }
         }
-        self.state.audit.record(event);
         if let Some(e) = error {
             tracing::debug!(status, "request ended with {}", e.etype().as_str());
         }
