@@ -74,7 +74,9 @@ pub(crate) async fn upstream_session(
             ))
             .await
         }
-        Conversation::Session { id, state: sealed } => {
+        Conversation::Session {
+            key, state: sealed, ..
+        } => {
             match to.conversation.known_upstream(state, &up.name) {
                 Some(sid) if stale != Some(sid.as_str()) => Ok(Some(sid)),
                 _ => {
@@ -87,9 +89,7 @@ pub(crate) async fn upstream_session(
                     ))
                     .await?;
                     if let Some(sid) = &fresh {
-                        state
-                            .overrides
-                            .insert((id.clone(), up.name.clone()), sid.clone());
+                        state.overrides.insert((*key, up.name.clone()), sid.clone());
                     }
                     Ok(fresh)
                 }
@@ -225,8 +225,8 @@ pub(crate) async fn call(
     let upstream = planned.upstream.as_str();
     // While it runs, the client may cancel it by its own id.
     let _flying = match to.conversation {
-        Conversation::Session { id, .. } => state.in_flight.track(
-            (id.clone(), id_key(client_id)),
+        Conversation::Session { key, .. } => state.in_flight.track(
+            (*key, id_key(client_id)),
             InFlight {
                 upstream: upstream.to_owned(),
                 id: gid.clone(),

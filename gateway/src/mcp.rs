@@ -368,7 +368,7 @@ pub(crate) async fn delete(
         });
     }
     let conversation = Conversation::open(state, session, &principal)?;
-    let Conversation::Session { id, .. } = &conversation else {
+    let Conversation::Session { id, key, .. } = &conversation else {
         return Err(Error::SessionMissing);
     };
     let to = Target {
@@ -381,7 +381,7 @@ pub(crate) async fn delete(
             up.close_session(&state.connector, &sid, credential.as_deref())
                 .await;
         }
-        state.overrides.invalidate(&(id.clone(), name));
+        state.overrides.invalidate(&(*key, name));
     }
     state.ended.insert(id);
     // Every other gateway on the store ends it too (within `session::ENDED_POLL`).

@@ -145,12 +145,12 @@ fn cancelled(
     conversation: &Conversation,
     params: Option<Map<String, Value>>,
 ) -> Option<Delivery> {
-    let Conversation::Session { id, .. } = conversation else {
+    let Conversation::Session { key, .. } = conversation else {
         return None;
     };
     let mut params = params?;
     let request = params.get("requestId")?;
-    let flight = state.in_flight.get(&(id.clone(), id_key(request)))?;
+    let flight = state.in_flight.get(&(*key, id_key(request)))?;
     let sid = conversation.known_upstream(state, &flight.upstream)?;
     params.insert("requestId".into(), flight.id.clone());
     Some((flight.upstream.clone(), sid, Some(params)))

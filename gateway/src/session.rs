@@ -80,9 +80,22 @@ pub(crate) fn spawn_end_sharer(store: portcullis_registry::DynStore) -> EndLater
     tx
 }
 
+/// How the gateway's maps know a session: the first 128 bits of the SHA-256 of its id,
+/// computed once per request. Ids are several hundred bytes (sealed); hashing and copying one
+/// for every map a call touches cost more than the lookups themselves, and a digest this wide
+/// names one id (another id with the same digest takes about 2^128 tries to find).
+pub(crate) type SessionKey = u128;
+
+/// The [`SessionKey`] of the session id `id`.
+pub(crate) fn session_key(id: &str) -> SessionKey {
+    use sha2::Digest as _;
+    let digest: [u8; 32] = sha2::Sha256::digest(id.as_bytes()).into();
+    u128::from_le_bytes(*digest.first_chunk::<16>().unwrap_or(&[0; 16]))
+}
+
 /// Sessions ended anywhere on the store (a sealed id cannot be recalled otherwise), kept
-/// 24 h, at most a million. Each is kept as 128 bits of the SHA-256 of its id rather than the
-/// id (several hundred bytes sealed): a full set costs tens of megabytes, not hundreds.
+/// 24 h, at most a million. Each is kept as its [`SessionKey`] rather than the id: a full set
+/// costs tens of megabytes, not hundreds.
 #[derive(Clone)]
 pub(crate) struct Ended(moka::sync::Cache<u128, ()>);
 
@@ -101,18 +114,12 @@ impl Default for Ended {
 }
 
 impl Ended {
-    fn key(id: &str) -> u128 {
-        use sha2::Digest as _;
-        let digest: [u8; 32] = sha2::Sha256::digest(id.as_bytes()).into();
-        u128::from_le_bytes(*digest.first_chunk::<16>().unwrap_or(&[0; 16]))
-    }
-
     pub(crate) fn insert(&self, id: &str) {
-        self.0.insert(Self::key(id), ());
+        self.0.insert(session_key(id), ());
     }
 
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        self.0.contains_key(&Self::key(id))
+    pub(crate) fn contains(&self, key: SessionKey) -> bool {
+        self.0.contains_key(&key)
     }
 
     /// How many are kept (read at a metrics scrape: settles the cache's pending work first).
@@ -130,6 +137,7 @@ pub(crate) enum Conversation {
     /// A live session of the caller's, opened from its `Mcp-Session-Id`.
     Session {
         id: String,
+        key: SessionKey,
         state: std::sync::Arc<SessionState>,
     },
 }
@@ -157,15 +165,17 @@ impl Conversation {
         principal: &Principal,
     ) -> Result<Self, Error> {
         let id = id.ok_or(Error::SessionMissing)?;
-        if state.ended.contains(id) {
+        let key = session_key(id);
+        if state.ended.contains(key) {
             return Err(Error::SessionUnknown);
         }
         let opened = state
             .sessions
-            .open(id, &principal.tenant, &principal.id)
+            .open(id, key, &principal.tenant, &principal.id)
             .ok_or(Error::SessionUnknown)?;
         Ok(Self::Session {
             id: id.to_owned(),
+            key,
             state: opened,
         })
     }
@@ -175,9 +185,11 @@ impl Conversation {
     pub(crate) fn known_upstream(&self, state: &State, upstream: &str) -> Option<String> {
         match self {
             Self::Stateless => None,
-            Self::Session { id, state: sealed } => state
+            Self::Session {
+                key, state: sealed, ..
+            } => state
                 .overrides
-                .get(&(id.clone(), upstream.to_owned()))
+                .get(&(*key, upstream.to_owned()))
                 .or_else(|| sealed.upstreams.get(upstream).cloned()),
         }
     }
@@ -215,10 +227,10 @@ pub(crate) struct SessionState {
 
 pub(crate) struct SessionKeys {
     cipher: Aes256Gcm,
-    /// Ids opened before, by their exact text, with what they carry: a session's later
+    /// Ids opened before, by their [`SessionKey`], with what they carry: a session's later
     /// requests skip base64, AES-GCM and JSON. Only ids that opened are kept, and the
     /// caller, tenant and lifetime are checked on every use.
-    opened: moka::sync::Cache<String, std::sync::Arc<SessionState>>,
+    opened: moka::sync::Cache<SessionKey, std::sync::Arc<SessionState>>,
 }
 
 /// Most opened session ids kept, and for how long unused.
@@ -261,20 +273,22 @@ impl SessionKeys {
         self.seal_bytes(&plain, AAD)
     }
 
-    /// Opens a session id for the caller; `None` for anything but a live session of theirs.
+    /// Opens a session id (`key`: its [`SessionKey`]) for the caller; `None` for anything
+    /// but a live session of theirs.
     pub(crate) fn open(
         &self,
         id: &str,
+        key: SessionKey,
         tenant: &str,
         principal: &str,
     ) -> Option<std::sync::Arc<SessionState>> {
-        let state = match self.opened.get(id) {
+        let state = match self.opened.get(&key) {
             Some(state) => state,
             None => {
                 let plain = self.open_bytes(id, AAD)?;
                 let state =
                     std::sync::Arc::new(serde_json::from_slice::<SessionState>(&plain).ok()?);
-                self.opened.insert(id.to_owned(), state.clone());
+                self.opened.insert(key, state.clone());
                 state
             }
         };
@@ -310,7 +324,7 @@ impl SessionKeys {
 
 #[cfg(test)]
 mod tests {
-    use super::{SessionKeys, SessionState, now};
+    use super::{SessionKeys, SessionState, now, session_key};
 
     fn state() -> SessionState {
         SessionState {
@@ -328,21 +342,47 @@ mod tests {
         let keys = SessionKeys::new(&[5; 32]).unwrap();
         let id = keys.seal(&state()).unwrap();
         assert!(id.bytes().all(|b| b.is_ascii_graphic()));
-        assert_eq!(keys.open(&id, "acme", "agent-1").as_deref(), Some(&state()));
+        assert_eq!(
+            keys.open(&id, session_key(&id), "acme", "agent-1")
+                .as_deref(),
+            Some(&state())
+        );
         // Opened once (kept), it is still checked on every use.
-        assert_eq!(keys.open(&id, "acme", "agent-2"), None, "another principal");
-        assert_eq!(keys.open(&id, "globex", "agent-1"), None, "another tenant");
-        assert_eq!(keys.open(&id, "acme", "agent-1").as_deref(), Some(&state()));
+        assert_eq!(
+            keys.open(&id, session_key(&id), "acme", "agent-2"),
+            None,
+            "another principal"
+        );
+        assert_eq!(
+            keys.open(&id, session_key(&id), "globex", "agent-1"),
+            None,
+            "another tenant"
+        );
+        assert_eq!(
+            keys.open(&id, session_key(&id), "acme", "agent-1")
+                .as_deref(),
+            Some(&state())
+        );
         let other = SessionKeys::new(&[6; 32]).unwrap();
-        assert_eq!(other.open(&id, "acme", "agent-1"), None, "another key");
+        assert_eq!(
+            other.open(&id, session_key(&id), "acme", "agent-1"),
+            None,
+            "another key"
+        );
         let mut tampered = id.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(
-            keys.open(std::str::from_utf8(&tampered).unwrap(), "acme", "agent-1"),
+            {
+                let tampered = std::str::from_utf8(&tampered).unwrap();
+                keys.open(tampered, session_key(tampered), "acme", "agent-1")
+            },
             None
         );
-        assert_eq!(keys.open("garbage", "acme", "agent-1"), None);
+        assert_eq!(
+            keys.open("garbage", session_key("garbage"), "acme", "agent-1"),
+            None
+        );
         assert_ne!(keys.seal(&state()).unwrap(), id, "a fresh nonce every time");
     }
 
@@ -354,7 +394,10 @@ mod tests {
             ..state()
         };
         assert_eq!(
-            keys.open(&keys.seal(&old).unwrap(), "acme", "agent-1"),
+            {
+                let id = keys.seal(&old).unwrap();
+                keys.open(&id, session_key(&id), "acme", "agent-1")
+            },
             None
         );
     }

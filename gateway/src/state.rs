@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::config::GatewayConfig;
 use crate::lookup::Catalog;
 use crate::metrics::Metrics;
-use crate::session::SessionKeys;
+use crate::session::{SessionKey, SessionKeys};
 use crate::upstream::{RequestIds, Upstream};
 use crate::validate::Validators;
 
@@ -78,7 +78,7 @@ pub(crate) struct State {
     /// whose list it came from (`resources`).
     pub(crate) routes: moka::sync::Cache<(String, String), Arc<str>>,
     /// (client session, upstream) → an upstream session opened after the sealed one was lost.
-    pub(crate) overrides: moka::sync::Cache<(String, String), String>,
+    pub(crate) overrides: moka::sync::Cache<(SessionKey, String), String>,
     /// (tenant, principal, upstream) → the upstream session for that principal's calls
     /// outside an MCP session (2026-07-28 and REST). Never shared between principals;
     /// bounded, and an evicted session is closed upstream.
@@ -138,7 +138,7 @@ impl InFlightCalls {
     pub(crate) const MAX: usize = 100_000;
     const SHARDS: usize = 16;
 
-    fn shard(&self, key: &(String, String)) -> &Shard {
+    fn shard(&self, key: &CallKey) -> &Shard {
         use std::hash::BuildHasher;
         let at = usize::try_from(self.hasher.hash_one(key) % Self::SHARDS as u64).unwrap_or(0);
         let [first, ..] = &self.shards;
@@ -148,7 +148,7 @@ impl InFlightCalls {
     /// Tracks a call until the returned guard drops; `None` when too many are tracked (or
     /// the same client id is already in flight in this session: the newer one is not
     /// tracked, and the older keeps its entry).
-    pub(crate) fn track(&self, key: (String, String), call: InFlight) -> Option<Flying<'_>> {
+    pub(crate) fn track(&self, key: CallKey, call: InFlight) -> Option<Flying<'_>> {
         use std::sync::atomic::Ordering;
         if self.count.fetch_add(1, Ordering::AcqRel) >= Self::MAX {
             self.count.fetch_sub(1, Ordering::AcqRel);
@@ -165,7 +165,7 @@ impl InFlightCalls {
     }
 
     /// The call `key` names, while it runs.
-    pub(crate) fn get(&self, key: &(String, String)) -> Option<Arc<InFlight>> {
+    pub(crate) fn get(&self, key: &CallKey) -> Option<Arc<InFlight>> {
         self.shard(key).lock().get(key).cloned()
     }
 
@@ -176,13 +176,16 @@ impl InFlightCalls {
     }
 }
 
-type Shard = parking_lot::Mutex<HashMap<(String, String), Arc<InFlight>>>;
+type Shard = parking_lot::Mutex<HashMap<CallKey, Arc<InFlight>>>;
+
+/// A call in flight: its client session and the client's id for it.
+pub(crate) type CallKey = (SessionKey, String);
 
 /// A tracked call: removed from [`InFlightCalls`] when dropped.
 #[derive(Debug)]
 pub(crate) struct Flying<'a> {
     calls: &'a InFlightCalls,
-    key: (String, String),
+    key: CallKey,
 }
 
 impl Drop for Flying<'_> {
@@ -245,8 +248,8 @@ mod tests {
         }
     }
 
-    fn key(session: &str, id: &str) -> (String, String) {
-        (session.into(), id.into())
+    fn key(session: &str, id: &str) -> super::CallKey {
+        (crate::session::session_key(session), id.into())
     }
 
     #[test]
