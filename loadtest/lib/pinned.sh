@@ -37,6 +37,23 @@ print(total)
 PY
 }
 
+# CPU ticks (user + system) of the processes `pids`, by thread name, as JSON.
+threads_of() { python3 - "$@" <<'PY'
+import glob, json, sys
+ticks = {}
+for pid in sys.argv[1:]:
+    for stat in glob.glob(f"/proc/{pid}/task/*/stat"):
+        try:
+            raw = open(stat).read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        f = raw.rsplit(")", 1)[1].split()
+        ticks[name] = ticks.get(name, 0) + int(f[11]) + int(f[12])
+print(json.dumps(ticks))
+PY
+}
+
 # The most calls/s wrk gets through `url` (one thread, 32 connections, for DURATION), with
 # the CPU the processes `pids` used per call and their RSS.
 max_rate() { # name url token api-key pids...
@@ -73,15 +90,23 @@ PY
 fixed_rate() { # name url token api-key pids...
   local name=$1 url=$2 tok=$3 key=$4; shift 4
   local before after
-  before=$(cpu_of "$@"); switched=$(switches_of "$@")
+  before=$(cpu_of "$@"); switched=$(switches_of "$@"); threads_of "$@" > "$work/$name.threads"
   API_KEY=$key TARGET=$url TOKEN=$tok TOOL=echo RATE=1000 MESSAGE_BYTES=1024 DURATION=$DURATION \
     $on_generator "$k6" run --quiet --no-color --summary-trend-stats "med,p(99)" \
     --summary-export "$work/$name.json" loadtest/scenarios/fixed-rate.js > "$work/$name.k6" 2>&1 || true
   after=$(cpu_of "$@"); switched=$(( $(switches_of "$@") - switched ))
-  python3 - "$work/$name.json" "$name" "$before" "$after" "$(rss_of "$@")" "$switched" >> "$work/fixed" <<'PY'
-import json, sys
-path, name, before, after, rss, switched = sys.argv[1:]
+  python3 - "$work/$name.json" "$name" "$before" "$after" "$(rss_of "$@")" "$switched" \
+    "$work/$name.threads" "$(threads_of "$@")" >> "$work/fixed" <<'PY'
+import json, os, sys
+path, name, before, after, rss, switched, threads, threads_after = sys.argv[1:]
 m = json.load(open(path))["metrics"]
+# Each thread's share, in CPU µs per call, kept beside the table.
+tick = os.sysconf("SC_CLK_TCK")
+t0, t1 = json.load(open(threads)), json.loads(threads_after)
+calls = max(m["http_reqs"]["count"], 1)
+share = {n: (t - t0.get(n, 0)) / tick / calls * 1e6 for n, t in t1.items()}
+with open(threads, "w") as out:
+    out.write(", ".join(f"{n} {us:.0f} µs" for n, us in sorted(share.items(), key=lambda x: -x[1]) if us >= 0.5))
 d = m["http_req_duration"]
 count = m["http_reqs"]["count"]
 checks = m.get("checks", {})
@@ -194,5 +219,11 @@ print(f"audit records the gateway dropped in all its runs: {sys.argv[4]}")
 print(f"at 1,000 calls/s: CPU per call gateway / nginx = {num(f, 'gateway', 4) / num(f, 'nginx', 4):.2f}x; "
       f"added p99 over direct: gateway {num(f, 'gateway', 3) - num(f, 'direct', 3):.2f} ms, "
       f"nginx {num(f, 'nginx', 3) - num(f, 'direct', 3):.2f} ms")
+import os
+work = os.path.dirname(sys.argv[1])
+for name in ("pingora", "gateway"):
+    path = os.path.join(work, f"{name}.threads")
+    if name in f and os.path.exists(path):
+        print(f"at 1,000 calls/s, {name}'s CPU per call by thread: {open(path).read()}")
 PY
 cat loadtest/results/pinned.md
