@@ -119,6 +119,14 @@ impl Upstream {
             .url
             .parse()
             .map_err(|e| format!("upstream `{}`: bad url: {e}", c.name))?;
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            // They would travel in every request's `Host` header.
+            return Err(format!(
+                "upstream `{}`: the url carries credentials (user:password@); keep them in the \
+                 vault and name the secret in the upstream's `credential`",
+                c.name
+            ));
+        }
         let tls = uri.scheme_str() == Some("https");
         let host = uri
             .host()

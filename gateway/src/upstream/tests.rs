@@ -258,3 +258,24 @@ async fn a_header_value_with_a_line_break_is_refused_before_anything_is_sent() {
         "no connection was opened"
     );
 }
+
+#[test]
+fn an_upstream_url_with_credentials_is_refused() {
+    let refused = Upstream::new(&UpstreamConfig {
+        name: "files".into(),
+        url: "http://user:s3cret@127.0.0.1:9/mcp".into(),
+        prefix: None,
+        connect_timeout_ms: 1_000,
+        request_timeout_ms: 2_000,
+        credential: None,
+    });
+    let why = refused.expect_err("refused").to_string();
+    assert!(
+        why.contains("files") && why.contains("credentials"),
+        "{why}"
+    );
+    assert!(
+        !why.contains("s3cret"),
+        "the error does not repeat the secret: {why}"
+    );
+}
