@@ -128,9 +128,12 @@ impl Upstream {
             ));
         }
         let tls = uri.scheme_str() == Some("https");
+        // An IPv6 literal without the brackets the url needs around it (`[::1]` → `::1`).
         let host = uri
             .host()
             .ok_or_else(|| format!("upstream `{}`: url has no host", c.name))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
             .to_owned();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let addr = (host.as_str(), port)

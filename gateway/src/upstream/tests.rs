@@ -279,3 +279,16 @@ fn an_upstream_url_with_credentials_is_refused() {
         "the error does not repeat the secret: {why}"
     );
 }
+
+#[test]
+fn an_ipv6_literal_upstream_is_reached_at_its_address_and_named_with_brackets() {
+    let up = upstream("http://[::1]:9/mcp".into());
+    assert_eq!(
+        up.addr,
+        "[::1]:9".parse::<SocketAddr>().expect("an address")
+    );
+    assert_eq!(
+        up.host, "[::1]:9",
+        "the Host header keeps the url's brackets"
+    );
+}
