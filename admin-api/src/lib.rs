@@ -161,19 +161,19 @@ async fn ready(
         return not_ready(reason);
     }
     let mut body = serde_json::json!({"ready": true});
+    // What concerns the whole deployment rather than one tenant is shown to its operators (a
+    // `super_admin` token) only, like `GET /policies`.
+    let operator = <auth::Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &s,
+    )
+    .await
+    .is_ok_and(|c| c.roles.iter().any(|r| r == "super_admin"));
     if let Some(engine) = s.readiness.as_ref().and_then(|r| r.policy.as_ref())
         && let Some(obj) = body.as_object_mut()
     {
         let status = engine.reload_status();
         // Why the last reload failed names files and lines of the deployment's policy set:
-        // shown to its operators (a `super_admin` token) only, like `GET /policies`. Anyone
-        // sees whether it failed.
-        let operator =
-            <auth::Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-                &mut parts, &s,
-            )
-            .await
-            .is_ok_and(|c| c.roles.iter().any(|r| r == "super_admin"));
+        // operators only. Anyone sees whether it failed.
         let mut policy = serde_json::json!({
             "epoch": status.epoch,
             "reloads": status.reloads,
@@ -189,8 +189,9 @@ async fn ready(
         obj.insert("policy".into(), policy);
     }
     // Tools no request can reach: registered with an `upstream` this gateway is not
-    // configured with (a count only: `/readyz` is public, tool names are not).
-    if let Some(n) = s.discovery.as_ref().and_then(|d| d.unroutable_tools())
+    // configured with. A count over every tenant: operators only.
+    if operator
+        && let Some(n) = s.discovery.as_ref().and_then(|d| d.unroutable_tools())
         && let Some(obj) = body.as_object_mut()
     {
         obj.insert("unroutable_tools".into(), n.into());
