@@ -383,7 +383,7 @@ pub(crate) async fn delete(
         }
         state.overrides.invalidate(&(*key, name));
     }
-    state.ended.insert(id);
+    state.ended.insert(*key);
     // Every other gateway on the store ends it too (within `session::ENDED_POLL`).
     if let Some(store) = &state.store {
         let until = time::OffsetDateTime::now_utc() + time::Duration::hours(24);

@@ -41,7 +41,7 @@ pub(crate) fn spawn_ended_follower(
             match store.ended_sessions(cursor).await {
                 Ok((ids, next)) => {
                     for id in ids {
-                        state.ended.insert(&id);
+                        state.ended.insert(session_key(&id));
                     }
                     cursor = next;
                 }
@@ -114,8 +114,8 @@ impl Default for Ended {
 }
 
 impl Ended {
-    pub(crate) fn insert(&self, id: &str) {
-        self.0.insert(session_key(id), ());
+    pub(crate) fn insert(&self, key: SessionKey) {
+        self.0.insert(key, ());
     }
 
     pub(crate) fn contains(&self, key: SessionKey) -> bool {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::{bin, shipped};
+use crate::cli::shipped;
 use crate::interop::{INSTALL, Proc, free_port, interop_dir, issue_token, serve, wait_listening};
 
 /// The SDK echo agent on a free loopback port.
@@ -45,24 +45,8 @@ pub(crate) async fn start_agent(logs: &Path) -> (Proc, u16) {
 
 /// A token for `sub` whose authority was delegated through `act` (earliest first).
 fn delegated_token(config: &Path, sub: &str, act: &[&str]) -> String {
-    let mut cmd = bin();
-    cmd.args([
-        "token", "issue", "--tenant", "acme", "--sub", sub, "--config",
-    ])
-    .arg(config);
-    for a in act {
-        cmd.args(["--act", a]);
-    }
-    let out = cmd.output().expect("portcullis token issue");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_owned()
+    let more: Vec<&str> = act.iter().flat_map(|a| ["--act", a]).collect();
+    crate::interop::token_with(config, sub, "acme", &more)
 }
 
 struct Gw {

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::cli::bin;
 use crate::demo::{Demo, printed, start_demo};
 
 fn console_dir() -> PathBuf {
@@ -49,19 +48,7 @@ async fn approvers_and_admins_work_in_the_console() {
     let other_config = tmp.path().join("other.toml");
     std::fs::write(&other_config, format!("data_dir = {data:?}\n")).expect("config");
     let issue = |sub: &str, tenant: &str, role: &str| {
-        let out = bin()
-            .args([
-                "token", "issue", "--sub", sub, "--tenant", tenant, "--role", role, "--config",
-            ])
-            .arg(&other_config)
-            .output()
-            .expect("token issue");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        crate::interop::token_with(&other_config, sub, tenant, &["--role", role])
     };
     let other = issue("eve", "other", "admin");
     // An operator of the deployment (the policy set is theirs).

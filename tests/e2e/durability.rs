@@ -80,20 +80,7 @@ async fn acknowledged_writes_survive_kill_9() {
     .expect("config");
     let base = format!("http://127.0.0.1:{port}");
     let server = start(&config, &base);
-    let token = String::from_utf8(
-        bin()
-            .args([
-                "token", "issue", "--sub", "root", "--tenant", "acme", "--role", "admin",
-                "--config",
-            ])
-            .arg(&config)
-            .output()
-            .expect("token")
-            .stdout,
-    )
-    .expect("utf8")
-    .trim()
-    .to_owned();
+    let token = crate::interop::issue_token(&config, "root", "acme", true);
 
     // A burst of concurrent writes; remember every one the server acknowledged.
     let http = reqwest::Client::new();

@@ -233,17 +233,22 @@ pub(crate) async fn serve(config: &Path, logs: &Path, admin_port: u16, gateway_p
     portcullis
 }
 
-/// A token from `portcullis token issue` with the server's configuration.
+/// A token from `portcullis token issue` with the server's configuration, `admin` or not.
 pub(crate) fn issue_token(config: &Path, sub: &str, tenant: &str, admin: bool) -> String {
-    let mut cmd = bin();
-    cmd.args([
-        "token", "issue", "--tenant", tenant, "--sub", sub, "--config",
-    ])
-    .arg(config);
-    if admin {
-        cmd.args(["--role", "admin"]);
-    }
-    let out = cmd.output().expect("portcullis token issue");
+    let role: &[&str] = if admin { &["--role", "admin"] } else { &[] };
+    token_with(config, sub, tenant, role)
+}
+
+/// A token from `portcullis token issue` with the server's configuration, for `sub` of
+/// `tenant`, with `more` arguments (`--role …`, `--act …`).
+pub(crate) fn token_with(config: &Path, sub: &str, tenant: &str, more: &[&str]) -> String {
+    let out = bin()
+        .args(["token", "issue", "--tenant", tenant, "--sub", sub])
+        .args(more)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("portcullis token issue");
     assert!(
         out.status.success(),
         "token issue: {}",

@@ -113,37 +113,24 @@ async fn the_readme_admin_walkthrough_runs_as_written() {
 
     // `/readyz` counts the tool no request can reach (once the gateway's view has it).
     let http = reqwest::Client::new();
-    let readyz = format!("http://127.0.0.1:{admin_port}/readyz");
-    let operator = {
-        let out = crate::cli::bin()
-            .args([
-                "token", "issue", "--tenant", "acme", "--sub", "ops", "--role",
-            ])
-            .args(["super_admin", "--config"])
-            .arg(&config)
-            .output()
-            .expect("portcullis token issue");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .expect("utf8")
-            .trim()
-            .to_owned()
+    let readyz = |caller: Option<&str>| {
+        let mut req = http.get(format!("http://127.0.0.1:{admin_port}/readyz"));
+        if let Some(t) = caller {
+            req = req.bearer_auth(t);
+        }
+        async {
+            req.send()
+                .await
+                .expect("readyz")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
     };
+    let operator = crate::interop::token_with(&config, "ops", "acme", &["--role", "super_admin"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let ready: Value = http
-            .get(&readyz)
-            .bearer_auth(&operator)
-            .send()
-            .await
-            .expect("readyz")
-            .json()
-            .await
-            .expect("json");
+        let ready = readyz(Some(&operator)).await;
         if ready["unroutable_tools"] == 1 {
             break;
         }
@@ -151,18 +138,8 @@ async fn the_readme_admin_walkthrough_runs_as_written() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // A count over every tenant: not for an anonymous probe, nor a tenant's admin.
-    for caller in [None, Some(&token)] {
-        let mut req = http.get(&readyz);
-        if let Some(t) = caller {
-            req = req.bearer_auth(t);
-        }
-        let ready: Value = req
-            .send()
-            .await
-            .expect("readyz")
-            .json()
-            .await
-            .expect("json");
+    for caller in [None, Some(token.as_str())] {
+        let ready = readyz(caller).await;
         assert_eq!(ready["ready"], true, "{ready}");
         assert!(ready.get("unroutable_tools").is_none(), "{ready}");
     }
